@@ -1,0 +1,77 @@
+"""The Litestar application: collects each domain's routes and wires the request frame."""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from arq import create_pool
+from arq.connections import RedisSettings
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+from redis.asyncio import Redis
+
+from backend import db, jobs
+from backend.auth import pages as auth_pages
+from backend.config import STATIC_DIR, settings
+from backend.notifications import devmail
+from backend.relationships import api as relationships_api
+from backend.relationships import pages as relationships_pages
+from backend.schema import check_app_role
+from backend.tenancy import pages as tenancy_pages
+from backend.web import health
+from backend.web.current import provide_actor
+from backend.web.errors import exception_handlers
+from backend.web.middleware import security_headers_middleware, tenant_middleware
+from backend.web.templating import template_engine
+
+ROUTES = [
+    *health.routes,
+    *auth_pages.routes,
+    *tenancy_pages.routes,
+    *relationships_pages.routes,
+    *relationships_api.routes,
+    *devmail.routes,
+]
+
+
+def create_app(*, database_url: str | None = None, redis_url: str | None = None) -> Litestar:
+    """Build the app. URLs default to APP_DATABASE_URL / REDIS_URL from the environment."""
+    cfg = settings()
+    logging.basicConfig(level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    database_url = database_url or cfg.app_database_url
+    redis_url = redis_url or cfg.redis_url
+    if not database_url or not redis_url:
+        raise RuntimeError("APP_DATABASE_URL and REDIS_URL must be set (`pacto run` sets them for you).")
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar):
+        await db.configure(database_url)
+        await check_app_role()
+        app.state.redis = Redis.from_url(redis_url)
+        pool = await create_pool(RedisSettings.from_dsn(redis_url))
+        jobs.set_pool(pool)
+        try:
+            yield
+        finally:
+            jobs.set_pool(None)
+            await pool.aclose()
+            await app.state.redis.aclose()
+            await db.close()
+
+    return Litestar(
+        route_handlers=[*ROUTES, create_static_files_router(path="/static", directories=[STATIC_DIR],
+                                                            name="static", opt={"exclude_from_csrf": True})],
+        lifespan=[lifespan],
+        dependencies={"actor": Provide(provide_actor)},
+        middleware=[security_headers_middleware, tenant_middleware],
+        csrf_config=CSRFConfig(secret=cfg.secret_key, cookie_secure=cfg.session_cookie_secure,
+                               cookie_httponly=False, header_name="x-csrftoken", cookie_name="pacto_csrf"),
+        template_config=TemplateConfig(instance=template_engine()),
+        exception_handlers=exception_handlers,
+        openapi_config=OpenAPIConfig(title="Pacto API", version="1", path="/schema"),
+        debug=False,
+    )

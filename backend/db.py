@@ -1,0 +1,117 @@
+"""The database engine, the tenant-scoped transaction and after-commit side effects.
+
+Every request and every job runs its queries inside `tenant_transaction(org_id)`: one
+transaction that tells PostgreSQL, with `set_config('app.org_id', ..., true)`, which
+organization is acting. Row-level security policies read that setting; they are the second
+wall behind the checks in each domain's access.py.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from uuid import UUID
+
+import asyncpg
+from piccolo.engine.postgres import PostgresEngine
+
+log = logging.getLogger("pacto.db")
+
+# The DSN is set by configure() before the first query; tables find this engine through
+# backend/piccolo_conf.py.
+DB = PostgresEngine(config={"dsn": "postgresql://unconfigured/pacto"}, log_queries=False)
+
+_after_commit: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] = contextvars.ContextVar(
+    "pacto_after_commit", default=None
+)
+_acting_org: contextvars.ContextVar[UUID | None] = contextvars.ContextVar("pacto_acting_org", default=None)
+
+
+async def configure(dsn: str, *, pool: bool = True, max_size: int = 10) -> bool:
+    """Point the engine at a database (closing any pool on the previous one). False when it
+    already pointed there with a pool (a worker running in the web process shares it)."""
+    if pool and DB.pool is not None and DB.config.get("dsn") == dsn:
+        return False
+    await close()
+    DB.config = {"dsn": dsn}
+    if pool:
+        await DB.start_connection_pool(min_size=1, max_size=max_size)
+    return True
+
+
+async def close() -> None:
+    if DB.pool is not None:
+        await DB.close_connection_pool()
+        DB.pool = None
+
+
+def after_commit(fn: Callable[[], Awaitable[None]]) -> None:
+    """Run fn once the current transaction has committed (e-mails, jobs). Dropped on rollback."""
+    pending = _after_commit.get()
+    if pending is None:
+        raise RuntimeError("after_commit() outside tenant_transaction()")
+    pending.append(fn)
+
+
+def acting_org() -> UUID | None:
+    return _acting_org.get()
+
+
+async def bind_org(org_id: UUID | None) -> None:
+    """Switch the acting organization of the current transaction (sign-in does this)."""
+    _acting_org.set(org_id)
+    await raw("SELECT set_config('app.org_id', $1, true)", str(org_id) if org_id else "")
+
+
+async def raw(sql: str, *args):
+    """Run SQL with asyncpg placeholders ($1) on the current transaction's connection."""
+    tx = DB.current_transaction.get()
+    if tx is None:
+        raise RuntimeError("raw() outside a transaction")
+    return await tx.connection.fetch(sql, *args)
+
+
+async def raw_one(sql: str, *args):
+    rows = await raw(sql, *args)
+    return rows[0] if rows else None
+
+
+class Scope:
+    """Handle on the open tenant transaction; rollback() discards its work without an error."""
+
+    def __init__(self, tx) -> None:
+        self._tx = tx
+        self.rolled_back = False
+
+    async def rollback(self) -> None:
+        if not self.rolled_back:
+            await self._tx.rollback()
+            self.rolled_back = True
+
+
+@contextlib.asynccontextmanager
+async def tenant_transaction(org_id: UUID | None) -> AsyncIterator[Scope]:
+    """One transaction acting as org_id (None: anonymous, sees no tenant rows)."""
+    pending: list[Callable[[], Awaitable[None]]] = []
+    token = _after_commit.set(pending)
+    org_token = _acting_org.set(org_id)
+    try:
+        async with DB.transaction() as tx:
+            scope = Scope(tx)
+            await raw("SELECT set_config('app.org_id', $1, true)", str(org_id) if org_id else "")
+            yield scope
+    finally:
+        _after_commit.reset(token)
+        _acting_org.reset(org_token)
+    if scope.rolled_back:
+        return
+    for fn in pending:
+        try:
+            await fn()
+        except Exception:  # a side effect must never undo a committed change
+            log.exception("after-commit hook failed")
+
+
+async def connect_admin(dsn: str) -> asyncpg.Connection:
+    return await asyncpg.connect(dsn)

@@ -1,0 +1,97 @@
+"""Demo data: fixed companies, users and relationships, so anyone can try Pacto.
+
+Idempotent: each piece is created only when missing, so running it twice changes nothing.
+"""
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from backend import db
+from backend.audit.actions import record
+from backend.relationships.actions import create_relationship
+from backend.relationships.tables import Contact, Relationship
+from backend.tenancy.actions import create_organization, create_user
+from backend.tenancy.tables import Organization, User
+
+PASSWORD = "pacto-demo"
+
+ORGS = {
+    "lacteos": dict(name="Lácteos del Valle", default_locale="es", currency="EUR", time_zone="Europe/Madrid"),
+    "envases": dict(name="Envases Norte", default_locale="es", currency="EUR", time_zone="Europe/Madrid"),
+    "otra": dict(name="Otra Industria", default_locale="nl", currency="EUR", time_zone="Europe/Amsterdam"),
+    "sur": dict(name="Suministros Sur", default_locale="es", currency="EUR", time_zone="Europe/Madrid"),
+}
+USERS = [
+    ("lacteos", "ana@lacteos.example", "Ana Martín", "admin", "en"),
+    ("lacteos", "carlos@lacteos.example", "Carlos Ruiz", "member", "es"),
+    ("envases", "bram@envases.example", "Bram de Vries", "admin", "en"),
+    ("envases", "eva@envases.example", "Eva Gómez", "member", "es"),
+    ("otra", "olga@otra.example", "Olga Jansen", "admin", "nl"),
+    ("sur", "sergio@sur.example", "Sergio Paz", "admin", "es"),
+]
+RELATIONSHIPS = [
+    dict(key="packaging", client="lacteos", supplier="envases", name="Yoghurt cups and lids",
+         start_date=date(2026, 1, 1),
+         members=[("ana@lacteos.example", "responsable"), ("carlos@lacteos.example", "viewer"),
+                  ("bram@envases.example", "manager"), ("eva@envases.example", "contributor")],
+         contacts=[
+             ("client", "responsable", None, "Ana Martín", "ana@lacteos.example", "+34 974 000 101", "Mon–Fri 8:00–16:00"),
+             ("client", "logistics", None, "Muelle de recepción", "recepcion@lacteos.example", "+34 974 000 150", "Mon–Sat 6:00–14:00"),
+             ("supplier", "commercial", None, "Bram de Vries", "bram@envases.example", "+34 948 000 201", "Mon–Fri 9:00–18:00"),
+             ("supplier", "quality", None, "Eva Gómez", "eva@envases.example", "+34 948 000 230", "Mon–Fri 8:00–15:00"),
+             ("supplier", "escalation", 1, "Dirección comercial", "direccion@envases.example", "+34 948 000 200", ""),
+         ]),
+    dict(key="otra", client="otra", supplier="sur", name="Maintenance spare parts", start_date=date(2026, 3, 1),
+         members=[("olga@otra.example", "responsable"), ("sergio@sur.example", "manager")],
+         contacts=[("client", "responsable", None, "Olga Jansen", "olga@otra.example", "+31 20 000 0101", "")]),
+]
+
+
+async def seed(admin_url: str) -> bool:
+    """Create what is missing; True when anything was created."""
+    await db.configure(admin_url, pool=False)
+    created = False
+    try:
+        async with db.tenant_transaction(None):
+            orgs: dict[str, UUID] = {}
+            for key, values in ORGS.items():
+                org = await Organization.objects().where(Organization.name == values["name"]).first()
+                if org is None:
+                    org = await create_organization(**values)
+                    created = True
+                orgs[key] = org.id
+            users: dict[str, User] = {}
+            for org_key, email, name, role, locale in USERS:
+                user = await User.objects().where(User.email == email).first()
+                if user is None:
+                    await db.bind_org(orgs[org_key])
+                    user = await create_user(org_id=orgs[org_key], email=email, name=name, password=PASSWORD,
+                                             org_role=role, locale=locale)
+                    created = True
+                users[email] = user
+            for spec in RELATIONSHIPS:
+                client, supplier = orgs[spec["client"]], orgs[spec["supplier"]]
+                exists = await Relationship.exists().where(
+                    (Relationship.client_org == client) & (Relationship.supplier_org == supplier)
+                    & (Relationship.name == spec["name"]))
+                if exists:
+                    continue
+                created = True
+                await db.bind_org(client)
+                relationship = await create_relationship(
+                    client_org_id=client, supplier_org_id=supplier, name=spec["name"],
+                    time_zone=ORGS[spec["client"]]["time_zone"], currency="EUR", start_date=spec["start_date"],
+                    members=[(users[email].id, users[email].org, role) for email, role in spec["members"]])
+                for side, purpose, level, name, email, phone, hours in spec["contacts"]:
+                    org_id = client if side == "client" else supplier
+                    contact = Contact(relationship=relationship.id, org=org_id, side=side, purpose=purpose,
+                                      escalation_level=level, name=name, email=email, phone=phone, hours=hours,
+                                      user=users[email].id if email in users else None)
+                    await contact.save()
+                    await record("contact.added", org_id=org_id, relationship_id=relationship.id,
+                                 target_type="contact", target_id=contact.id, target_label=name,
+                                 details={"purpose": purpose, "side": side, "source": "demo"})
+    finally:
+        await db.close()
+    return created

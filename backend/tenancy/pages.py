@@ -1,0 +1,136 @@
+"""Organization settings (users, roles, invitations) and accepting an invitation."""
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from backend.auth.pages import _session_cookie
+from backend.config import settings
+from backend.tenancy import access, actions
+from backend.tenancy.tables import ORG_ROLES
+from backend.web import sessions
+from backend.web.current import Actor, client_ip
+from backend.web.errors import FieldErrors
+from backend.web.templating import page
+from zoneinfo import available_timezones
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+TIME_ZONES = sorted(available_timezones())
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
+@get("/org")
+async def org_settings(request: Request, actor: Actor) -> Template:
+    return await _org_page(request, actor)
+
+
+async def _org_page(request: Request, actor: Actor, *, errors: dict | None = None, form: dict | None = None,
+                    status_code: int = 200, flash: str = "") -> Template:
+    return page(request, "tenancy/org.html", status_code=status_code, users=await access.colleagues_of(actor),
+                invitations=await access.pending_invitations_of(actor) if actor.is_admin else [],
+                roles=ORG_ROLES, errors=errors or {}, form=form or {}, flash=flash)
+
+
+@post("/org/invitations")
+async def invite_colleague(request: Request, actor: Actor, data: Form) -> Template:
+    try:
+        await actions.do_invite_colleague(actor=actor, email=data.get("email", ""), org_role=data.get("org_role", ""))
+    except FieldErrors as exc:
+        return await _org_page(request, actor, errors=exc.errors, form=data, status_code=422)
+    return await _org_page(request, actor, flash="invited")
+
+
+@post("/org/invitations/{invitation_id:uuid}/revoke")
+async def revoke_invitation(actor: Actor, invitation_id: UUID) -> Redirect:
+    access.require_admin(actor)
+    invitation = await access.get_invitation_for(actor, invitation_id)
+    await actions.do_revoke_invitation(actor=actor, invitation=invitation)
+    return Redirect(path="/org")
+
+
+@post("/org/users/{user_id:uuid}")
+async def update_colleague(request: Request, actor: Actor, user_id: UUID, data: Form) -> Template | Redirect:
+    access.require_admin(actor)
+    user = await access.get_colleague_for(actor, user_id)
+    version = _int(data.get("version"))
+    try:
+        if "org_role" in data:
+            await actions.do_change_role(actor=actor, user=user, org_role=data["org_role"], version=version)
+        elif "is_active" in data:
+            await actions.do_set_active(actor=actor, user=user, active=data["is_active"] == "1", version=version)
+    except FieldErrors as exc:
+        return await _org_page(request, actor, errors=exc.errors, status_code=422)
+    if request.headers.get("hx-request"):
+        return page(request, "tenancy/_user_row.html", user=user, roles=ORG_ROLES, errors={})
+    return Redirect(path="/org")
+
+
+@get("/invite-supplier")
+async def invite_supplier_form(request: Request, actor: Actor) -> Template:
+    if not await actions.may_invite_supplier(actor):
+        from backend.web.errors import Forbidden
+
+        raise Forbidden()
+    form = {"time_zone": actor.org.time_zone, "currency": actor.org.currency}
+    return page(request, "tenancy/invite_supplier.html", form=form, errors={}, time_zones=TIME_ZONES,
+                currencies=actions.CURRENCIES, sent=False)
+
+
+@post("/invite-supplier")
+async def invite_supplier(request: Request, actor: Actor, data: Form) -> Template:
+    try:
+        await actions.do_invite_supplier(
+            actor=actor, email=data.get("email", ""), company_name=data.get("company_name", ""),
+            relationship_name=data.get("relationship_name", ""), time_zone=data.get("time_zone", ""),
+            currency=data.get("currency", ""), start_date=data.get("start_date", ""))
+    except FieldErrors as exc:
+        return page(request, "tenancy/invite_supplier.html", status_code=422, form=data, errors=exc.errors,
+                    time_zones=TIME_ZONES, currencies=actions.CURRENCIES, sent=False)
+    return page(request, "tenancy/invite_supplier.html", form={}, errors={}, time_zones=TIME_ZONES,
+                currencies=actions.CURRENCIES, sent=True, email=data.get("email", ""))
+
+
+def _signed_in(request: Request) -> Actor | None:
+    ctx = request.scope["pacto"]
+    return Actor(user=ctx.user, org=ctx.org, ip=client_ip(request)) if ctx.user else None
+
+
+@get("/invitations/{token:str}")
+async def invitation_form(request: Request, token: str) -> Template:
+    invitation = await actions.peek_invitation(token)
+    return page(request, "tenancy/accept.html", status_code=200 if invitation else 404, invitation=invitation,
+                token=token, form={}, errors={}, signed_in=_signed_in(request))
+
+
+@post("/invitations/{token:str}")
+async def accept_invitation(request: Request, token: str, data: Form) -> Template | Response:
+    signed_in = _signed_in(request)
+    try:
+        user, relationship_id = await actions.do_accept_invitation(
+            token, signed_in=signed_in, name=data.get("name", ""), password=data.get("password", ""),
+            company_name=data.get("company_name", ""))
+    except FieldErrors as exc:
+        invitation = await actions.peek_invitation(token)
+        return page(request, "tenancy/accept.html", status_code=422, invitation=invitation, token=token,
+                    form=data, errors=exc.errors, signed_in=signed_in)
+    target = f"/relationships/{relationship_id}" if relationship_id else "/"
+    if signed_in:
+        return Redirect(path=target)
+    session = await sessions.create(request.app.state.redis, user_id=user.id, org_id=user.org,
+                                    max_age=settings().session_max_age)
+    return _session_cookie(Redirect(path=target), session.token)
+
+
+routes = [org_settings, invite_colleague, revoke_invitation, update_colleague, invite_supplier_form,
+          invite_supplier, invitation_form, accept_invitation]

@@ -1,0 +1,124 @@
+"""The request's frame: security headers, session, one tenant-scoped transaction, locale.
+
+Each HTTP request runs inside one database transaction that acts as the signed-in user's
+organization. The response is held back until the transaction has committed: a client never
+sees "saved" for something that was rolled back. Responses of 400 and above roll back, so a
+rejected form or a failed API call leaves nothing half-saved.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend import db
+from backend.config import settings
+from backend.tenancy.tables import Organization, User
+from backend.web import i18n, sessions
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+# Paths that need neither the database nor a session.
+UNSCOPED_PREFIXES = ("/static/", "/healthz", "/readyz", "/favicon.ico")
+
+
+@dataclass
+class RequestContext:
+    session: sessions.Session | None
+    user: User | None
+    org: Organization | None
+    locale: str
+
+
+def _cookies(scope: Scope) -> dict[str, str]:
+    jar = SimpleCookie()
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:
+                pass
+    return {key: morsel.value for key, morsel in jar.items()}
+
+
+def _header(scope: Scope, wanted: bytes) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == wanted:
+            return value.decode("latin-1")
+    return None
+
+
+def security_headers_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                if settings().session_cookie_secure:
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return middleware
+
+
+def tenant_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(UNSCOPED_PREFIXES):
+            await app(scope, receive, send)
+            return
+        redis = scope["app"].state.redis
+        cookies = _cookies(scope)
+        session = await sessions.load(redis, cookies.get(sessions.COOKIE))
+        held: list[Message] = []
+        status = 500
+
+        async def hold(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            held.append(message)
+
+        async with db.tenant_transaction(session.org_id if session else None) as tx:
+            user = org = None
+            if session:
+                user = await User.objects().where(
+                    (User.id == session.user_id) & (User.org == session.org_id) & (User.is_active == True)  # noqa: E712
+                ).first()
+                org = await Organization.objects().where(Organization.id == session.org_id).first() if user else None
+                if user is None:
+                    session = None
+                    await db.bind_org(None)
+            locale = i18n.negotiate(
+                user.locale if user else None, cookies.get("pacto_lang"), _header(scope, b"accept-language")
+            )
+            scope["pacto"] = RequestContext(session=session, user=user, org=org, locale=locale)
+            token = i18n.set_locale(locale)
+            try:
+                await app(scope, receive, hold)
+            finally:
+                i18n._locale.reset(token)
+            if status >= 400:
+                await tx.rollback()
+        for message in held:
+            await send(message)
+
+    return middleware

@@ -1,0 +1,54 @@
+"""Jinja2 environment (autoescaped, gettext-aware) and the page() shortcut handlers use."""
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
+
+from backend.config import LOCALES, TEMPLATES_DIR, settings
+from backend.web import i18n
+
+
+def build_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=False),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda message: i18n.translations(i18n.current_locale()).gettext(message),
+        ngettext=lambda s, p, n: i18n.translations(i18n.current_locale()).ngettext(s, p, n),
+        newstyle=True,
+    )
+    env.filters.update(
+        date=i18n.format_date,
+        datetime=i18n.format_datetime,
+        number=i18n.format_number,
+        money=i18n.format_money,
+    )
+    env.globals.update(language_name=i18n.language_name, LOCALES=LOCALES)
+    return env
+
+
+def template_engine() -> JinjaTemplateEngine:
+    return JinjaTemplateEngine.from_environment(build_environment())
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    ctx = request.scope.get("pacto")
+    return {
+        "me": ctx.user if ctx else None,
+        "my_org": ctx.org if ctx else None,
+        "locale": ctx.locale if ctx else i18n.DEFAULT_LOCALE,
+        "dev_mode": settings().dev_mode,
+        "is_htmx": bool(request.headers.get("hx-request")),
+    }
+
+
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
+    return Template(template_name=template, context=base_context(request) | context, status_code=status_code)
