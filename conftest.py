@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent
 # Before the app is imported: configuration comes from the environment.
 os.environ.setdefault("PACTO_DATA_DIR", str(ROOT / ".pacto" / "test"))
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
