@@ -34,7 +34,7 @@ test-e2e: install
 	$(BIN)/python -m pytest e2e
 
 messages: install
-	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg -k _ -k lazy -o backend/locale/messages.pot .
+	$(BIN)/pybabel extract --ignore-dirs='.* node_modules' --no-location --sort-output -F babel.cfg -k _ -k lazy -o backend/locale/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching -i backend/locale/messages.pot -d backend/locale -D messages
 
 clean-data:

@@ -1,0 +1,111 @@
+"""Tenant isolation, first wall: every route that takes an object id answers 404 to a user of
+an unrelated company, and shows none of the object's data.
+
+The test walks the application's own route table. A new route whose id parameter is not known
+here fails the test until it is covered.
+"""
+import re
+
+import pytest
+
+OUTSIDER = "olga@otra.example"
+PARAM_RE = re.compile(r"\{(\w+):uuid\}")
+SKIP_METHODS = {"HEAD", "OPTIONS"}
+# Bodies that pass validation, so that only the ownership check can stop the request.
+JSON_BODIES = {
+    ("POST", "/api/v1/relationships/{relationship_id:uuid}/contacts"):
+        {"purpose": "quality", "name": "Intruder", "email": "x@otra.example"},
+    ("PATCH", "/api/v1/contacts/{contact_id:uuid}"): {"version": 1, "name": "Intruder"},
+}
+FORM_BODIES = {
+    "/relationships/{relationship_id:uuid}/contacts": {"purpose": "quality", "name": "Intruder",
+                                                       "email": "x@otra.example"},
+    "/relationships/{relationship_id:uuid}/members": {"role": "viewer"},
+    "/members/{member_id:uuid}": {"role": "viewer"},
+    "/contacts/{contact_id:uuid}": {"purpose": "quality", "name": "Intruder", "email": "x@otra.example",
+                                    "version": "1"},
+    "/org/users/{user_id:uuid}": {"org_role": "member", "version": "1"},
+}
+
+
+@pytest.fixture
+async def victims(demo, owner):
+    """Objects of Lácteos del Valle / Envases Norte that Olga (Otra Industria) must never reach."""
+    relationship = demo["relationships"]["Yoghurt cups and lids"]
+    await owner.execute(
+        "INSERT INTO invitation (id, org, kind, email, org_role, token_hash, expires_at, details, created_at)"
+        " VALUES (gen_random_uuid(), $1, 'colleague', 'new@lacteos.example', 'member', 'x', now() + interval '1 day',"
+        " '{}', now())", demo["orgs"]["Lácteos del Valle"])
+    return {
+        "relationship_id": relationship,
+        "contact_id": await owner.fetchval("SELECT id FROM contact WHERE relationship = $1 LIMIT 1", relationship),
+        "member_id": await owner.fetchval(
+            "SELECT id FROM relationship_member WHERE relationship = $1 LIMIT 1", relationship),
+        "user_id": demo["users"]["carlos@lacteos.example"],
+        "invitation_id": await owner.fetchval("SELECT id FROM invitation WHERE email = 'new@lacteos.example'"),
+    }
+
+
+SECRETS = ["Yoghurt cups and lids", "Envases Norte", "Lácteos del Valle", "Carlos Ruiz", "recepcion@lacteos.example",
+           "new@lacteos.example", "bram@envases.example"]
+
+
+def id_routes(app):
+    for route in app.routes:
+        params = PARAM_RE.findall(route.path)
+        if not params:
+            continue
+        for method in sorted(set(route.methods) - SKIP_METHODS):
+            yield route.path, method, params
+
+
+async def test_every_id_route_answers_404_to_an_outsider(app, victims, browser, owner):
+    olga = await browser(OUTSIDER)
+    checked, uncovered, leaks = [], [], []
+    for path, method, params in id_routes(app):
+        missing = [p for p in params if p not in victims]
+        if missing:
+            uncovered.append(f"{method} {path} ({', '.join(missing)})")
+            continue
+        url = path
+        for p in params:
+            url = url.replace(f"{{{p}:uuid}}", str(victims[p]))
+        if path.startswith("/api/"):
+            response = await olga.request(method, url, json=JSON_BODIES.get((method, path)))
+        elif method == "GET":
+            response = await olga.get(url)
+        else:
+            response = await olga.post(url, FORM_BODIES.get(path, {}))
+        checked.append(f"{method} {path}")
+        if response.status_code != 404:
+            leaks.append(f"{method} {path} -> {response.status_code}")
+        leaked = [s for s in SECRETS if s in response.text]
+        if leaked:
+            leaks.append(f"{method} {path} shows {leaked}")
+    assert not uncovered, f"routes with ids this test does not know how to fill: {uncovered}"
+    assert not leaks, leaks
+    assert len(checked) >= 15  # the walk really ran over the routes
+    # and nothing was changed by any of those requests
+    assert await owner.fetchval("SELECT count(*) FROM contact WHERE name = 'Intruder'") == 0
+    assert await owner.fetchval("SELECT count(*) FROM relationship_member WHERE role = 'viewer'") == 1  # carlos only
+    assert await owner.fetchval("SELECT revoked_at FROM invitation WHERE id = $1", victims["invitation_id"]) is None
+    assert await owner.fetchval("SELECT org_role FROM app_user WHERE id = $1", victims["user_id"]) == "member"
+
+
+async def test_the_same_routes_work_for_the_owner(app, victims, browser):
+    """The walk above would pass if every route were broken; the owner must get 200s."""
+    ana = await browser("ana@lacteos.example")
+    for path in ["/relationships/{relationship_id:uuid}", "/relationships/{relationship_id:uuid}/contacts",
+                 "/relationships/{relationship_id:uuid}/members", "/api/v1/relationships/{relationship_id:uuid}",
+                 "/api/v1/contacts/{contact_id:uuid}"]:
+        url = path.replace("{relationship_id:uuid}", str(victims["relationship_id"])).replace(
+            "{contact_id:uuid}", str(victims["contact_id"]))
+        response = await ana.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        assert "Yoghurt cups and lids" in response.text or "contact" in url
+
+
+async def test_api_list_holds_only_my_relationships(demo, browser):
+    olga = await browser(OUTSIDER)
+    body = (await olga.get("/api/v1/relationships")).json()
+    assert [item["name"] for item in body["items"]] == ["Maintenance spare parts"]
