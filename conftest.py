@@ -61,6 +61,7 @@ async def template_db(servers):
     try:
         for (name,) in await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'pacto_t_%'"):
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute('DROP DATABASE IF EXISTS "pacto_demo_template" WITH (FORCE)')
         await conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
     finally:
@@ -81,12 +82,33 @@ class Database:
     app_url: str  # the application's role: row-level security applies
 
 
+DEMO_TEMPLATE_DB = "pacto_demo_template"
+
+
+@pytest.fixture(scope="session")
+async def demo_template_db(servers, template_db):
+    """The migrated template plus the demo data, seeded once per session."""
+    from backend import demo as demo_data
+
+    maint = runtime.with_credentials(servers.admin_url, database="postgres")
+    conn = await asyncpg.connect(maint)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{DEMO_TEMPLATE_DB}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{DEMO_TEMPLATE_DB}" TEMPLATE "{template_db}"')
+    finally:
+        await conn.close()
+    await demo_data.seed(runtime.with_credentials(servers.admin_url, database=DEMO_TEMPLATE_DB))
+    return DEMO_TEMPLATE_DB
+
+
 @pytest.fixture
-async def database(servers, template_db):
+async def database(request, servers, template_db, demo_template_db):
+    """A fresh database for one test: a copy of the demo template when the test uses `demo`."""
+    source = demo_template_db if "demo" in request.fixturenames else template_db
     name = f"pacto_t_{uuid.uuid4().hex[:12]}"
     maint = runtime.with_credentials(servers.admin_url, database="postgres")
     conn = await asyncpg.connect(maint)
-    await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
     await conn.close()
     admin = runtime.with_credentials(servers.admin_url, database=name)
     yield Database(name=name, admin_url=admin, app_url=schema.app_url(config.settings(), admin))
@@ -118,9 +140,6 @@ async def redis(servers):
 async def demo(database):
     """The demo world: Lácteos (ana admin+responsable, carlos viewer), Envases (bram, eva),
     Otra Industria (olga) with its own relationship with Suministros Sur (sergio)."""
-    from backend import demo as demo_data
-
-    await demo_data.seed(database.admin_url)
     conn = await asyncpg.connect(database.admin_url)
     try:
         rows = await conn.fetch("SELECT id, name FROM relationship")

@@ -38,7 +38,8 @@ class ServerProcess:
                                         stdin=subprocess.DEVNULL)
 
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
