@@ -258,7 +258,9 @@ async def test_f_outsider_gets_not_found(page: Page, demo):
 
 async def test_g_csp_and_no_inline_script_or_console_errors(page: Page):
     problems: list[str] = []
-    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    page.on("console", lambda msg: problems.append(f"console error on {page.url}: {msg.text} "
+                                                     f"(source: {msg.location.get('url')})")
+            if msg.type == "error" else None)
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
 
     async def check_page(response) -> None:

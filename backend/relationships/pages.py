@@ -163,7 +163,7 @@ async def remove_contact(request: Request, actor: Actor, contact_id: UUID) -> Re
         raise Forbidden()
     await actions.do_remove_contact(actor=actor, contact=contact, view=view)
     if request.headers.get("hx-request"):
-        return Response(content="", media_type="text/html")
+        return Response(content="", media_type="text/html", status_code=200)
     return Redirect(path=f"/relationships/{view.relationship.id}/contacts")
 
 
