@@ -17,6 +17,10 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LOCALES = ("en", "es", "nl")
 
 
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
 def _flag(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -61,28 +65,28 @@ def load() -> Settings:
             secret = secrets.token_urlsafe(48)
             key_file.write_text(secret)
             key_file.chmod(0o600)
-    host = os.environ.get("PACTO_HOST", "127.0.0.1")
-    port = int(os.environ.get("PACTO_PORT", "8000"))
+    host = _env("PACTO_HOST", "127.0.0.1")
+    port = int(_env("PACTO_PORT", "8000"))
     return Settings(
         data_dir=data_dir,
         database_url=os.environ.get("DATABASE_URL") or None,
         app_database_url=os.environ.get("APP_DATABASE_URL") or None,
-        app_db_password=os.environ.get("APP_DB_PASSWORD", "pacto_app"),
+        app_db_password=_env("APP_DB_PASSWORD", "pacto_app"),
         redis_url=os.environ.get("REDIS_URL") or None,
         secret_key=secret,
         base_url=(os.environ.get("BASE_URL") or f"http://{host}:{port}").rstrip("/"),
         host=host,
         port=port,
         smtp_url=os.environ.get("SMTP_URL") or None,
-        mail_from=os.environ.get("MAIL_FROM", "Pacto <no-reply@pacto.example>"),
+        mail_from=_env("MAIL_FROM", "Pacto <no-reply@pacto.example>"),
         session_cookie_secure=_flag("SESSION_COOKIE_SECURE", True),
-        session_max_age=int(os.environ.get("SESSION_MAX_AGE", str(12 * 3600))),
-        login_rate_per_ip=int(os.environ.get("LOGIN_RATE_PER_IP", "20")),
-        login_rate_per_email=int(os.environ.get("LOGIN_RATE_PER_EMAIL", "5")),
-        login_rate_window=int(os.environ.get("LOGIN_RATE_WINDOW", "900")),
-        invitation_days=int(os.environ.get("INVITATION_DAYS", "7")),
+        session_max_age=int(_env("SESSION_MAX_AGE", str(12 * 3600))),
+        login_rate_per_ip=int(_env("LOGIN_RATE_PER_IP", "20")),
+        login_rate_per_email=int(_env("LOGIN_RATE_PER_EMAIL", "5")),
+        login_rate_window=int(_env("LOGIN_RATE_WINDOW", "900")),
+        invitation_days=int(_env("INVITATION_DAYS", "7")),
         dev_mode=_flag("PACTO_DEV", False),
-        log_level=os.environ.get("LOG_LEVEL", "INFO"),
+        log_level=_env("LOG_LEVEL", "INFO"),
     )
 
 
