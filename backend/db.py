@@ -18,9 +18,15 @@ from piccolo.engine.postgres import PostgresEngine
 
 log = logging.getLogger("pacto.db")
 
+class _Engine(PostgresEngine):
+    async def check_version(self) -> None:
+        """Piccolo checks the server version when the engine is built, at import time; our DSN is
+        only known later (configure()), so there is nothing to connect to yet."""
+
+
 # The DSN is set by configure() before the first query; tables find this engine through
 # backend/piccolo_conf.py.
-DB = PostgresEngine(config={"dsn": "postgresql://unconfigured/pacto"}, log_queries=False)
+DB = _Engine(config={"dsn": "postgresql://unconfigured/pacto"}, log_queries=False)
 
 _after_commit: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] = contextvars.ContextVar(
     "pacto_after_commit", default=None
