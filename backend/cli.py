@@ -167,8 +167,11 @@ def cmd_web(args) -> int:
 def cmd_worker(args) -> int:
     from arq.worker import Worker
 
+    import logging
+
     from workers.main import worker_settings
 
+    logging.basicConfig(level=config.settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with servers(need_redis=True) as s:
         worker = Worker(**worker_settings(s.app_url, s.redis_url))
         worker.run()
