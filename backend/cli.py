@@ -42,7 +42,8 @@ def servers(*, need_redis: bool) -> Iterator[Servers]:
     cfg = config.settings()
     started = []
     try:
-        admin_url = cfg.database_url
+        # web and worker may be given only the application's role (APP_DATABASE_URL)
+        admin_url = cfg.database_url or cfg.app_database_url
         if not admin_url:
             already = (cfg.data_dir / "postgres" / "postmaster.pid").exists()
             pg = runtime.start_postgres(cfg.data_dir)
