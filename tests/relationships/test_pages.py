@@ -144,3 +144,17 @@ async def test_empty_dashboard_says_what_to_do(database, app, browser):
     page = await nuevo.get("/")
     assert "You are not a member of any relationship yet." in page.text
     assert "Ask your organization" in page.text
+
+
+async def test_a_contact_can_be_linked_to_a_colleague_only(demo, browser, owner):
+    ana = await browser("ana@lacteos.example")
+    carlos, olga = demo["users"]["carlos@lacteos.example"], demo["users"]["olga@otra.example"]
+    ok = await ana.post(f"/relationships/{rel(demo)}/contacts", {
+        "purpose": "billing", "name": "Carlos Ruiz", "email": "carlos@lacteos.example", "user_id": str(carlos)},
+        htmx=True)
+    assert ok.status_code == 200
+    assert await owner.fetchval("SELECT \"user\" FROM contact WHERE purpose = 'billing'") == carlos
+    refused = await ana.post(f"/relationships/{rel(demo)}/contacts", {
+        "purpose": "quality", "name": "Olga", "email": "olga@otra.example", "user_id": str(olga)}, htmx=True)
+    assert refused.status_code == 422 and "Choose a colleague from the list." in refused.text
+    assert await owner.fetchval("SELECT count(*) FROM contact WHERE name = 'Olga'") == 0
