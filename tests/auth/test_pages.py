@@ -89,3 +89,19 @@ async def test_unknown_address_gets_the_same_answer_and_no_mail(demo, browser):
     unknown = await b.post("/password/forgot", {"email": "nobody@nowhere.example"})
     assert known.status_code == unknown.status_code == 200
     assert known.text.replace("eva@envases.example", "X") == unknown.text.replace("nobody@nowhere.example", "X")
+
+
+async def test_login_rate_limit_per_ip(demo, browser, monkeypatch):
+    from backend import config
+
+    monkeypatch.setenv("LOGIN_RATE_PER_IP", "3")
+    config.reset()
+    try:
+        b = await browser()
+        for email in ["a@x.example", "b@x.example", "c@x.example"]:
+            assert (await b.post("/login", {"email": email, "password": "whatever-pw"})).status_code == 400
+        blocked = await b.post("/login", {"email": "ana@lacteos.example", "password": "pacto-demo"})
+        assert blocked.status_code == 429 and "Too many attempts" in blocked.text
+    finally:
+        monkeypatch.delenv("LOGIN_RATE_PER_IP")
+        config.reset()
