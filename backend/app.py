@@ -21,6 +21,7 @@ from backend.notifications import devmail
 from backend.relationships import api as relationships_api
 from backend.relationships import pages as relationships_pages
 from backend.schema import check_app_role
+from backend.sso import pages as sso_pages
 from backend.tenancy import pages as tenancy_pages
 from backend.web import health
 from backend.web.current import provide_actor
@@ -34,6 +35,7 @@ ROUTES = [
     *tenancy_pages.routes,
     *relationships_pages.routes,
     *relationships_api.routes,
+    *sso_pages.routes,
     *devmail.routes,
 ]
 

@@ -49,6 +49,7 @@ class Settings:
     invitation_days: int
     dev_mode: bool
     log_level: str
+    sso_encryption_key: str
     extra: dict = field(default_factory=dict)
 
 
@@ -87,6 +88,7 @@ def load() -> Settings:
         invitation_days=int(_env("INVITATION_DAYS", "7")),
         dev_mode=_flag("PACTO_DEV", False),
         log_level=_env("LOG_LEVEL", "INFO"),
+        sso_encryption_key=_env("SSO_ENCRYPTION_KEY", ""),
     )
 
 

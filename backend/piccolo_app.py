@@ -9,12 +9,14 @@ from piccolo.conf.apps import AppConfig
 
 from backend.audit.tables import AuditEntry
 from backend.relationships.tables import Contact, Relationship, RelationshipMember
+from backend.sso.tables import SsoConnection, SsoDomain, SsoIdentity
 from backend.tenancy.tables import Invitation, Organization, User
 
 APP_CONFIG = AppConfig(
     app_name="pacto",
     migrations_folder_path=str(Path(__file__).resolve().parent.parent / "migrations"),
-    table_classes=[Organization, User, Invitation, Relationship, RelationshipMember, Contact, AuditEntry],
+    table_classes=[Organization, User, Invitation, Relationship, RelationshipMember, Contact, AuditEntry,
+                   SsoConnection, SsoDomain, SsoIdentity],
     migration_dependencies=[],
     commands=[],
 )

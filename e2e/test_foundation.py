@@ -45,6 +45,7 @@ def path_of(page: Page) -> str:
 async def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
     await page.goto("/login")
     await page.get_by_label("E-mail").fill(email)
+    await page.get_by_role("button", name="Continue").click()  # e-mail first (SSO domains leave here)
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()
     await expect(page).to_have_url(re.compile(r"^[^?]*/$"))
@@ -126,6 +127,7 @@ async def test_a_sign_in_shows_own_relationships_only(page: Page):
     await page.goto("/")
     await expect(page).to_have_url(re.compile(r"/login"))
     await page.get_by_label("E-mail").fill(ANA)
+    await page.get_by_role("button", name="Continue").click()
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
 
@@ -297,7 +299,7 @@ async def test_h_keyboard_sign_in(page: Page):
     email = page.get_by_label("E-mail")
     await expect(email).to_be_focused()  # autofocus
     await page.keyboard.type(ANA)
-    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")  # e-mail first; the password step focuses its field
     await expect(page.get_by_label("Password")).to_be_focused()
     await page.keyboard.type(PASSWORD)
     await page.keyboard.press("Enter")

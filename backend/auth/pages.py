@@ -17,7 +17,9 @@ from backend.audit.actions import record
 from backend.auth.passwords import hash_password, password_problem, verify_password
 from backend.config import LOCALES, settings
 from backend.notifications import mail
-from backend.tenancy.actions import do_set_locale, normalise_email
+from backend.sso.actions import connection_for_email
+from backend.sso.actions import logout_url as sso_logout_url
+from backend.tenancy.actions import check_email, do_set_locale, normalise_email
 from backend.tenancy.tables import User
 from backend.web import ratelimit, sessions
 from backend.web.current import Actor, client_ip
@@ -49,30 +51,53 @@ def _session_cookie(response: Response, token: str | None) -> Response:
     return response
 
 
+async def _sso_buttons() -> list[dict]:
+    return [dict(row) for row in await db.raw("SELECT * FROM pacto_sso_login_buttons()")]
+
+
+async def _login_page(request: Request, *, step: str, email: str = "", nxt: str = "/", errors: dict | None = None,
+                      status_code: int = 200) -> Template:
+    return page(request, "auth/login.html", status_code=status_code, step=step, email=email, next=nxt,
+                errors=errors or {}, sso_buttons=await _sso_buttons())
+
+
 @get("/login", name="login")
 async def login_form(request: Request, next: str | None = None) -> Template | Redirect:
     if request.scope["pacto"].user:
         return Redirect(path=_safe_next(next))
-    return page(request, "auth/login.html", next=_safe_next(next), email="", errors={})
+    return await _login_page(request, step="email", nxt=_safe_next(next))
 
 
 @post("/login")
 async def login(request: Request, data: Form) -> Template | Response:
+    """E-mail first: a domain with an SSO connection goes to its identity provider, others get the
+    password step. A form that already carries a password is the password step."""
     cfg = settings()
     email = normalise_email(data.get("email", ""))
     nxt = _safe_next(data.get("next"))
+    if "password" not in data:
+        if errors := check_email(email):
+            return await _login_page(request, step="email", email=email, nxt=nxt, errors=errors, status_code=422)
+        connection_id = await connection_for_email(email)
+        if connection_id:
+            return Redirect(path=f"/sso/{connection_id}/start", query_params={"next": nxt, "login_hint": email})
+        return await _login_page(request, step="password", email=email, nxt=nxt)
     redis = _redis(request)
     allowed_ip = await ratelimit.hit(redis, f"login:ip:{client_ip(request)}", limit=cfg.login_rate_per_ip,
                                      window=cfg.login_rate_window)
     allowed_email = await ratelimit.hit(redis, f"login:email:{email}", limit=cfg.login_rate_per_email,
                                         window=cfg.login_rate_window)
     if not (allowed_ip and allowed_email):
-        return page(request, "auth/login.html", status_code=429, next=nxt, email=email,
-                    errors={"form": _("Too many attempts. Wait a few minutes and try again.")})
+        return await _login_page(request, step="password", email=email, nxt=nxt, status_code=429,
+                                 errors={"form": _("Too many attempts. Wait a few minutes and try again.")})
     row = await db.raw_one("SELECT * FROM pacto_login_lookup($1)", email)
     if not verify_password(row["password_hash"] if row else None, data.get("password", "")) or not row["is_active"]:
-        return page(request, "auth/login.html", status_code=400, next=nxt, email=email,
-                    errors={"form": _("E-mail or password is not correct.")})
+        return await _login_page(request, step="password", email=email, nxt=nxt, status_code=400,
+                                 errors={"form": _("E-mail or password is not correct.")})
+    allowed = await db.raw_one("SELECT pacto_password_allowed($1) AS ok", row["user_id"])
+    if not allowed["ok"]:
+        return await _login_page(request, step="password", email=email, nxt=nxt, status_code=400, errors={
+            "form": _("Your organization signs in with its identity provider: continue with your e-mail only.")})
     await ratelimit.clear(redis, f"login:email:{email}")
     session = await sessions.create(redis, user_id=row["user_id"], org_id=row["org_id"], max_age=cfg.session_max_age)
     await db.bind_org(row["org_id"])
@@ -87,13 +112,16 @@ async def login(request: Request, data: Form) -> Template | Response:
 
 @post("/logout")
 async def logout(request: Request) -> Response:
+    """Sign out here; after an SSO sign-in, also at the identity provider when it offers that."""
     ctx = request.scope["pacto"]
+    target = "/login"
     if ctx.session:
+        target = await sso_logout_url(ctx.session.extra) or "/login"
         await sessions.destroy(_redis(request), ctx.session)
         if ctx.user:
             await record("user.signed_out", org_id=ctx.org.id, target_type="user", target_id=ctx.user.id,
                          target_label=ctx.user.email)
-    return _session_cookie(Redirect(path="/login"), None)
+    return _session_cookie(Redirect(path=target), None)
 
 
 @post("/language")

@@ -3,7 +3,8 @@
 Each HTTP request runs inside one database transaction that acts as the signed-in user's
 organization. The response is held back until the transaction has committed: a client never
 sees "saved" for something that was rolled back. Responses of 400 and above roll back, so a
-rejected form or a failed API call leaves nothing half-saved.
+rejected form or a failed API call leaves nothing half-saved (keep_on_error() is for a handler
+that wrote only the audit entry of a refusal).
 """
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ class RequestContext:
     user: User | None
     org: Organization | None
     locale: str
+
+
+def keep_on_error(scope: Scope) -> None:
+    """Commit this request's transaction even though it answers with an error status."""
+    scope["pacto.keep_on_error"] = True
 
 
 def _cookies(scope: Scope) -> dict[str, str]:
@@ -116,7 +122,8 @@ def tenant_middleware(app: ASGIApp) -> ASGIApp:
                 await app(scope, receive, hold)
             finally:
                 i18n._locale.reset(token)
-            if status >= 400:
+            # A handler that refused something may still keep its audit entry of the refusal.
+            if status >= 400 and not scope.get("pacto.keep_on_error"):
                 await tx.rollback()
         for message in held:
             await send(message)

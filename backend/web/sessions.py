@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID
 
 from redis.asyncio import Redis
@@ -22,6 +22,7 @@ class Session:
     token: str
     user_id: UUID
     org_id: UUID
+    extra: dict = field(default_factory=dict)  # e.g. the SSO connection and ID token, for logout
 
 
 def _key(token: str) -> str:
@@ -32,15 +33,15 @@ def _user_key(user_id: UUID) -> str:
     return f"user-sessions:{user_id}"
 
 
-async def create(redis: Redis, *, user_id: UUID, org_id: UUID, max_age: int) -> Session:
+async def create(redis: Redis, *, user_id: UUID, org_id: UUID, max_age: int, extra: dict | None = None) -> Session:
     token = secrets.token_urlsafe(32)
-    payload = json.dumps({"user_id": str(user_id), "org_id": str(org_id)})
+    payload = json.dumps({"user_id": str(user_id), "org_id": str(org_id), "extra": extra or {}})
     async with redis.pipeline(transaction=True) as pipe:
         pipe.set(_key(token), payload, ex=max_age)
         pipe.sadd(_user_key(user_id), _key(token))
         pipe.expire(_user_key(user_id), max_age)
         await pipe.execute()
-    return Session(token=token, user_id=user_id, org_id=org_id)
+    return Session(token=token, user_id=user_id, org_id=org_id, extra=extra or {})
 
 
 async def load(redis: Redis, token: str | None) -> Session | None:
@@ -50,7 +51,8 @@ async def load(redis: Redis, token: str | None) -> Session | None:
     if raw is None:
         return None
     data = json.loads(raw)
-    return Session(token=token, user_id=UUID(data["user_id"]), org_id=UUID(data["org_id"]))
+    return Session(token=token, user_id=UUID(data["user_id"]), org_id=UUID(data["org_id"]),
+                   extra=data.get("extra") or {})
 
 
 async def destroy(redis: Redis, session: Session) -> None:

@@ -36,7 +36,14 @@ async def victims(demo, owner):
         "INSERT INTO invitation (id, org, kind, email, org_role, token_hash, expires_at, details, created_at)"
         " VALUES (gen_random_uuid(), $1, 'colleague', 'new@lacteos.example', 'member', 'x', now() + interval '1 day',"
         " '{}', now())", demo["orgs"]["Lácteos del Valle"])
+    connection = await owner.fetchval(
+        "INSERT INTO sso_connection (id, org, name, issuer, client_id, client_secret_encrypted, default_role,"
+        " groups_claim, group_roles, sso_required, show_on_login, enabled, version, created_at, updated_at)"
+        " VALUES (gen_random_uuid(), $1, 'Lácteos del Valle IdP', 'https://idp.lacteos.example', 'pacto', 'x',"
+        " 'member', 'groups', '{}', false, false, true, 1, now(), now()) RETURNING id",
+        demo["orgs"]["Lácteos del Valle"])
     return {
+        "connection_id": connection,
         "relationship_id": relationship,
         "contact_id": await owner.fetchval("SELECT id FROM contact WHERE relationship = $1 LIMIT 1", relationship),
         "member_id": await owner.fetchval(
@@ -46,17 +53,24 @@ async def victims(demo, owner):
     }
 
 
-SECRETS = ["Yoghurt cups and lids", "Envases Norte", "Lácteos del Valle", "Carlos Ruiz", "recepcion@lacteos.example",
+SECRETS = ["Lácteos del Valle IdP", "idp.lacteos.example", "Yoghurt cups and lids", "Envases Norte", "Lácteos del Valle", "Carlos Ruiz", "recepcion@lacteos.example",
            "new@lacteos.example", "bram@envases.example"]
 
 
-def id_routes(app):
+# Routes that take an id and are public on purpose; each says why in its `public_id_route` opt.
+PUBLIC_ID_ROUTES = {("GET", "/sso/{connection_id:uuid}/start")}
+
+
+def id_routes(app, *, public: bool = False):
     for route in app.routes:
         params = PARAM_RE.findall(route.path)
         if not params:
             continue
-        for method in sorted(set(route.methods) - SKIP_METHODS):
-            yield route.path, method, params
+        for handler in getattr(route, "route_handlers", []):
+            if bool(handler.opt.get("public_id_route")) != public:
+                continue
+            for method in sorted(set(handler.http_methods) - SKIP_METHODS):
+                yield route.path, method, params
 
 
 async def test_every_id_route_answers_404_to_an_outsider(app, victims, browser, owner):
@@ -109,3 +123,10 @@ async def test_api_list_holds_only_my_relationships(demo, browser):
     olga = await browser(OUTSIDER)
     body = (await olga.get("/api/v1/relationships")).json()
     assert [item["name"] for item in body["items"]] == ["Maintenance spare parts"]
+
+
+async def test_public_id_routes_are_few_and_answer_404_for_unknown_ids(app, demo, browser):
+    assert {(method, path) for path, method, _ in id_routes(app, public=True)} == PUBLIC_ID_ROUTES
+    visitor = await browser()
+    response = await visitor.get("/sso/00000000-0000-0000-0000-000000000000/start")
+    assert response.status_code == 404
