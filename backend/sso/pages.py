@@ -1,6 +1,7 @@
 """SSO settings (org admins) and the sign-in round trip through a company's identity provider."""
 from __future__ import annotations
 
+import json
 from typing import Annotated
 from uuid import UUID
 
@@ -35,10 +36,13 @@ def _input(data: dict[str, str]) -> actions.ConnectionInput:
 
 
 def _form_of(connection, domains: list[str]) -> dict[str, str]:
+    group_roles = connection.group_roles
+    if isinstance(group_roles, str):  # Piccolo hands JSONB back as text
+        group_roles = json.loads(group_roles or "{}")
     return {"name": connection.name, "issuer": connection.issuer, "client_id": connection.client_id,
             "domains": ", ".join(domains), "default_role": connection.default_role,
             "groups_claim": connection.groups_claim,
-            "group_roles": "\n".join(f"{g} = {r}" for g, r in (connection.group_roles or {}).items()),
+            "group_roles": "\n".join(f"{g} = {r}" for g, r in (group_roles or {}).items()),
             "sso_required": "on" if connection.sso_required else "",
             "break_glass_user": str(connection.break_glass_user or ""),
             "show_on_login": "on" if connection.show_on_login else "", "enabled": "on" if connection.enabled else ""}
