@@ -24,6 +24,7 @@ run: install
 
 test: install
 	$(BIN)/python -m e2e.browser ensure
+	$(BIN)/python -m e2e.idp ensure
 	$(BIN)/python -m pytest
 
 test-unit: install
@@ -31,6 +32,7 @@ test-unit: install
 
 test-e2e: install
 	$(BIN)/python -m e2e.browser ensure
+	$(BIN)/python -m e2e.idp ensure
 	$(BIN)/python -m pytest e2e
 
 messages: install

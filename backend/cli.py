@@ -192,6 +192,7 @@ def cmd_run(args) -> int:
         asyncio.run(_migrate(s))
         if args.demo:
             asyncio.run(demo.seed(s.admin_url))
+        idp, idp_note = _start_demo_idp(s, cfg) if args.demo else (None, "")
         env = dict(os.environ, DATABASE_URL=s.admin_url, APP_DATABASE_URL=s.app_url, REDIS_URL=s.redis_url,
                    PACTO_DEV="1" if args.demo or cfg.dev_mode else os.environ.get("PACTO_DEV", ""))
         mail_note = f"e-mail goes to {cfg.smtp_url}"
@@ -213,6 +214,8 @@ def cmd_run(args) -> int:
             print(f"  Demo logins (password: {DEMO_PASSWORD}):")
             for email, who in DEMO_LOGINS:
                 print(f"    {email:24} {who}")
+        if idp_note:
+            print(f"  {idp_note}")
         print(f"  {mail_note}\n  Press Ctrl-C to stop.\n", flush=True)
         stop = {"now": False}
 
@@ -227,8 +230,45 @@ def cmd_run(args) -> int:
         _stop(children)
         if sink is not None:
             sink.stop()
+        if idp is not None:
+            idp.stop()
     print("Stopped.")
     return 0
+
+
+def _start_demo_idp(s: Servers, cfg: config.Settings):
+    """A demo identity provider for Envases Norte, when Node.js is there (else the demo goes on
+    without SSO and says why)."""
+    import shutil
+
+    from backend import demo, devidp, runtime
+
+    if shutil.which("node") is None:
+        return None, "SSO demo skipped: Node.js is not installed."
+    try:
+        devidp.ensure_installed()
+        keys = cfg.data_dir / "dev-idp-keys.json"
+        if not keys.exists():
+            devidp.write_jwks(keys)
+        wanted = int(os.environ.get("PACTO_DEMO_IDP_PORT") or 8001)
+        port = wanted if _port_free(wanted) else runtime.free_port()
+        idp = devidp.IdentityProvider(port, clients=[{
+            "client_id": demo.IDP_CLIENT_ID, "client_secret": demo.IDP_CLIENT_SECRET,
+            "redirect_uris": [cfg.base_url + "/sso/callback"],
+            "post_logout_redirect_uris": [cfg.base_url + "/login"]}], accounts=demo.IDP_ACCOUNTS, jwks_path=keys,
+            log_path=cfg.data_dir / "dev-idp.log")
+        asyncio.run(demo.seed_sso(s.admin_url, issuer=idp.issuer))
+    except devidp.IdpError as exc:
+        return None, f"SSO demo skipped: {str(exc).splitlines()[0]}"
+    return idp, (f"Demo identity provider at {idp.issuer}: \"Sign in with Envases Norte\" as "
+                 "bram@envases.example or nora@envases.example (any password).")
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
 def _wait_for_http(url: str, children: list[subprocess.Popen], timeout: float) -> bool:

@@ -95,3 +95,52 @@ async def seed(admin_url: str) -> bool:
     finally:
         await db.close()
     return created
+
+
+# -- the demo identity provider (started by `pacto run --demo` when Node.js is available) -------
+
+IDP_CLIENT_ID = "pacto-demo"
+IDP_CLIENT_SECRET = "pacto-demo-idp-secret"
+IDP_ACCOUNTS = {
+    "bram@envases.example": {"sub": "envases-bram", "email": "bram@envases.example", "email_verified": True,
+                             "name": "Bram de Vries", "groups": ["pacto-admins"]},
+    "nora@envases.example": {"sub": "envases-nora", "email": "nora@envases.example", "email_verified": True,
+                             "name": "Nora Vidal", "groups": []},
+}
+
+
+async def seed_sso(admin_url: str, *, issuer: str) -> None:
+    """Point Envases Norte's demo SSO connection at the running demo IdP (its port may change)."""
+    import json as _json
+
+    from backend.sso import crypto
+
+    await db.configure(admin_url, pool=False)
+    try:
+        async with db.tenant_transaction(None):
+            org = await Organization.objects().where(Organization.name == ORGS["envases"]["name"]).first()
+            await db.bind_org(org.id)
+            conn = await db.raw_one("SELECT id FROM sso_connection WHERE org = $1 AND client_id = $2", org.id,
+                                    IDP_CLIENT_ID)
+            if conn is None:
+                conn = await db.raw_one(
+                    "INSERT INTO sso_connection (id, org, name, issuer, client_id, client_secret_encrypted,"
+                    " default_role, groups_claim, group_roles, sso_required, show_on_login, enabled, version,"
+                    " created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, 'member', 'groups',"
+                    " $6, false, true, true, 1, now(), now()) RETURNING id",
+                    org.id, ORGS["envases"]["name"], issuer, IDP_CLIENT_ID, crypto.encrypt(IDP_CLIENT_SECRET),
+                    _json.dumps({"pacto-admins": "admin"}))
+                await db.raw("INSERT INTO sso_domain (id, domain, connection, org) VALUES (gen_random_uuid(),"
+                             " 'envases.example', $1, $2)", conn["id"], org.id)
+            else:
+                await db.raw("UPDATE sso_connection SET issuer = $1, client_secret_encrypted = $2 WHERE id = $3",
+                              issuer, crypto.encrypt(IDP_CLIENT_SECRET), conn["id"])
+            # Bram's existing account is linked to his demo identity (linking is an admin's decision,
+            # never an e-mail match at sign-in).
+            bram = await User.objects().where(User.email == "bram@envases.example").first()
+            await db.raw("DELETE FROM sso_identity WHERE \"user\" = $1", bram.id)
+            await db.raw("INSERT INTO sso_identity (id, \"user\", org, connection, issuer, subject, created_at)"
+                         " VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, now())", bram.id, org.id, conn["id"],
+                         issuer, IDP_ACCOUNTS["bram@envases.example"]["sub"])
+    finally:
+        await db.close()

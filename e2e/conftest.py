@@ -77,10 +77,20 @@ async def _wait_until_healthy(base_url: str, processes: list[ServerProcess]) -> 
             await asyncio.sleep(0.1)
 
 
+# A Fernet key shared by the test (which stores SSO connections) and the server (which reads them).
+SSO_ENCRYPTION_KEY = "dGVzdC1vbmx5LXNzby1rZXktMzItYnl0ZXMtbG9uZyE="
+
+
 @pytest.fixture
-async def live_server(servers, database, demo, redis, tmp_path) -> AsyncIterator[str]:
+def app_port() -> int:
+    """The port the live server will listen on (known before it starts, for IdP redirect URIs)."""
+    return runtime.free_port()
+
+
+@pytest.fixture
+async def live_server(servers, database, demo, redis, tmp_path, app_port) -> AsyncIterator[str]:
     """Base URL of a real web server (plus a worker) on this test's database, with the demo data."""
-    port = runtime.free_port()
+    port = app_port
     base_url = f"http://127.0.0.1:{port}"
     env = dict(
         os.environ,
@@ -93,6 +103,7 @@ async def live_server(servers, database, demo, redis, tmp_path) -> AsyncIterator
         SECRET_KEY="e2e-secret-key-not-for-production-0123456789",
         SESSION_COOKIE_SECURE="true",
         PACTO_DEV="1",
+        SSO_ENCRYPTION_KEY=SSO_ENCRYPTION_KEY,
         LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )

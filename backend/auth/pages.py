@@ -114,14 +114,19 @@ async def login(request: Request, data: Form) -> Template | Response:
 async def logout(request: Request) -> Response:
     """Sign out here; after an SSO sign-in, also at the identity provider when it offers that."""
     ctx = request.scope["pacto"]
-    target = "/login"
+    idp_logout = None
     if ctx.session:
-        target = await sso_logout_url(ctx.session.extra) or "/login"
+        idp_logout = await sso_logout_url(ctx.session.extra)
         await sessions.destroy(_redis(request), ctx.session)
         if ctx.user:
             await record("user.signed_out", org_id=ctx.org.id, target_type="user", target_id=ctx.user.id,
                          target_label=ctx.user.email)
-    return _session_cookie(Redirect(path=target), None)
+    if idp_logout:
+        from backend.sso.pages import leave_for
+
+        return _session_cookie(leave_for(request, idp_logout, _("Signing you out at your company's identity "
+                                                              "provider…")), None)
+    return _session_cookie(Redirect(path="/login"), None)
 
 
 @post("/language")

@@ -137,7 +137,12 @@ async def start(request: Request, connection_id: UUID, next: str | None = None,
                                   login_hint=login_hint)
     except SsoFailure as failure:
         return await _failed(request, connection, failure)
-    return Redirect(path=url, status_code=302)
+    return leave_for(request, url, _("Taking you to your company's sign-in page…"))
+
+
+def leave_for(request: Request, url: str, title: str) -> Template:
+    """A page that sends the browser to another site (see sso/redirect.html for why not a 302)."""
+    return page(request, "sso/redirect.html", url=url, title=title)
 
 
 @get("/sso/callback")
@@ -157,6 +162,9 @@ async def callback(request: Request) -> Response:
         connection = await actions.connection_settings(UUID(stored["connection"]))
         if connection is None:
             raise SsoFailure("connection_disabled", "the connection was disabled or removed")
+        iss = params.get("iss")  # RFC 9207: the IdP names itself in its answer
+        if iss and iss.rstrip("/") != connection["issuer"].rstrip("/"):
+            raise SsoFailure("wrong_issuer", f"the answer comes from {iss}")
         if error:
             raise SsoFailure("idp_refused", f"{error}: {error_description or ''}".strip(": "))
         signed_in = await actions.complete(stored, connection, code=code)
