@@ -278,6 +278,9 @@ async def test_g_csp_and_no_inline_script_or_console_errors(page: Page):
     await check_page(await page.goto("/login"))
     async with page.expect_navigation() as nav:
         await page.get_by_label("E-mail").fill(ANA)
+        await page.get_by_role("button", name="Continue").click()
+    await check_page(await nav.value)
+    async with page.expect_navigation() as nav:
         await page.get_by_label("Password").fill(PASSWORD)
         await page.get_by_role("button", name="Sign in").click()
     await check_page(await nav.value)

@@ -307,3 +307,14 @@ async def test_an_unknown_key_id_refreshes_the_cached_key_set_once(idp_a):
     claims = await oidc.validate_id_token(provider, token, client_id="pacto", nonce=nonce)
     assert claims["sub"] == "nora-1" and "retired" not in [k.kid for k in provider.keys.keys]
 
+
+
+async def test_an_answer_naming_another_issuer_is_refused(connections, demo, browser, owner):
+    b = await browser()
+    callback = await alogin_at_idp(await go_to_idp(b, "nora@envases.example"), "nora@envases.example")
+    forged = callback.replace("iss=http%3A%2F%2Flocalhost", "iss=http%3A%2F%2Fevil.localhost")
+    assert forged != callback
+    refused = await b.get(local(forged))
+    assert refused.status_code == 400
+    assert await failures(owner) == [(demo["orgs"]["Envases Norte"], "wrong_issuer")]
+    assert await owner.fetchval("SELECT count(*) FROM app_user WHERE email LIKE 'nora%'") == 0

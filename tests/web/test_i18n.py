@@ -84,3 +84,8 @@ async def test_pages_follow_accept_language_then_the_chosen_language(demo, brows
     assert '<html lang="es">' in page.text
     assert i18n.translations("es").gettext("My relationships") in page.text
     assert await owner.fetchval("SELECT locale FROM app_user WHERE email = 'ana@lacteos.example'") == "es"
+
+
+def test_no_message_holds_markup():
+    """Jinja marks translated strings safe, so a message must never carry < or > itself."""
+    assert [m for m in source_messages() if "<" in m or ">" in m] == []
