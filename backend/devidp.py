@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.config import ROOT
+from backend.runtime import terminate
 
 IDP_DIR = ROOT / "infra" / "dev-idp"
 READY_TIMEOUT = 20.0
@@ -143,13 +143,7 @@ class IdentityProvider:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, STOP_TIMEOUT)
         if not self._log.closed:
             self._log.close()
         if self._own_log:

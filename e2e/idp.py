@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx

@@ -4,12 +4,9 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from typing import Annotated
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from backend import db
@@ -25,16 +22,11 @@ from backend.web import ratelimit, sessions
 from backend.web.current import Actor, client_ip
 from backend.web.errors import FieldErrors
 from backend.web.i18n import gettext as _
+from backend.web.forms import Form, safe_next
 from backend.web.templating import page
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 RESET_TTL = 3600
 
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
 
 
 def _redis(request: Request):
@@ -64,8 +56,8 @@ async def _login_page(request: Request, *, step: str, email: str = "", nxt: str 
 @get("/login", name="login")
 async def login_form(request: Request, next: str | None = None) -> Template | Redirect:
     if request.scope["pacto"].user:
-        return Redirect(path=_safe_next(next))
-    return await _login_page(request, step="email", nxt=_safe_next(next))
+        return Redirect(path=safe_next(next))
+    return await _login_page(request, step="email", nxt=safe_next(next))
 
 
 @post("/login")
@@ -74,7 +66,7 @@ async def login(request: Request, data: Form) -> Template | Response:
     password step. A form that already carries a password is the password step."""
     cfg = settings()
     email = normalise_email(data.get("email", ""))
-    nxt = _safe_next(data.get("next"))
+    nxt = safe_next(data.get("next"))
     if "password" not in data:
         if errors := check_email(email):
             return await _login_page(request, step="email", email=email, nxt=nxt, errors=errors, status_code=422)
@@ -138,7 +130,7 @@ async def choose_language(request: Request, data: Form) -> Response:
     ctx = request.scope["pacto"]
     if ctx.user:
         await do_set_locale(actor=Actor(user=ctx.user, org=ctx.org, ip=client_ip(request)), locale=locale)
-    response = Redirect(path=_safe_next(data.get("next") or request.headers.get("referer-path")))
+    response = Redirect(path=safe_next(data.get("next")))
     response.set_cookie("pacto_lang", locale, max_age=365 * 86400, path="/", secure=settings().session_cookie_secure,
                         httponly=True, samesite="lax")
     return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 from uuid import UUID
 
 import msgspec
-from litestar import Response, delete, get, patch, post
+from litestar import delete, get, patch, post
 
 from backend.relationships import access, actions, queries
 from backend.relationships.schemas import (
@@ -15,7 +15,7 @@ from backend.relationships.schemas import (
     RelationshipPage,
     RelationshipRead,
 )
-from backend.relationships.tables import Contact, Relationship
+from backend.relationships.tables import Contact
 from backend.web.current import Actor
 from backend.web.errors import Forbidden
 

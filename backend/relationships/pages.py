@@ -1,12 +1,9 @@
 """Dashboard, the relationship page and its tabs: overview, members, designated contacts."""
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 
 from backend.relationships import access, actions, queries
@@ -15,16 +12,10 @@ from backend.tenancy.access import colleagues_of
 from backend.tenancy.actions import may_invite_supplier
 from backend.web.current import Actor
 from backend.web.errors import FieldErrors, Forbidden
+from backend.web.forms import Form, form_int
 from backend.web.templating import page
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
-
-def _int(value: str | None) -> int:
-    try:
-        return int(value or 0)
-    except ValueError:
-        return 0
 
 
 def _contact_input(data: dict[str, str]) -> actions.ContactInput:
@@ -147,7 +138,7 @@ async def update_contact(request: Request, actor: Actor, contact_id: UUID, data:
         raise Forbidden()
     try:
         await actions.do_update_contact(actor=actor, contact=contact, view=view, data=_contact_input(data),
-                                        version=_int(data.get("version")))
+                                        version=form_int(data.get("version")))
     except FieldErrors as exc:
         return page(request, "relationships/_contact_edit.html", status_code=422, contact=contact, view=view,
                     form=data, errors=exc.errors, purposes=CONTACT_PURPOSES, colleagues=await colleagues_of(actor))

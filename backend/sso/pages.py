@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from backend.config import settings
@@ -20,9 +17,9 @@ from backend.web.current import Actor, client_ip
 from backend.web.errors import FieldErrors, not_found
 from backend.web.i18n import gettext as _
 from backend.web.middleware import keep_on_error
+from backend.web.forms import Form, form_int, safe_next
 from backend.web.templating import page
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 def _input(data: dict[str, str]) -> actions.ConnectionInput:
@@ -93,7 +90,7 @@ async def update_connection(request: Request, actor: Actor, connection_id: UUID,
     connection = await access.get_connection_for(actor, connection_id)
     try:
         await actions.do_save_connection(actor=actor, data=_input(data), current=connection,
-                                         version=int(data.get("version") or 0))
+                                         version=form_int(data.get("version")))
     except FieldErrors as exc:
         return await _edit_page(request, actor, connection, form=data, errors=exc.errors, status_code=422)
     return Redirect(path=f"/org/sso/{connection_id}?saved=1")
@@ -118,11 +115,6 @@ async def delete_connection(actor: Actor, connection_id: UUID) -> Redirect:
 
 # -- the sign-in round trip --------------------------------------------------------------------
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
-
 
 # Public by design: anyone may start a sign-in with a connection (it only leads to that
 # company's identity provider); an unknown or disabled connection is 404.
@@ -133,7 +125,7 @@ async def start(request: Request, connection_id: UUID, next: str | None = None,
     if connection is None:
         raise not_found()
     try:
-        url = await actions.begin(request.app.state.redis, connection, next_path=_safe_next(next),
+        url = await actions.begin(request.app.state.redis, connection, next_path=safe_next(next),
                                   login_hint=login_hint)
     except SsoFailure as failure:
         return await _failed(request, connection, failure)

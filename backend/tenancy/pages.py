@@ -1,12 +1,9 @@
 """Organization settings (users, roles, invitations) and accepting an invitation."""
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from backend.auth.pages import _session_cookie
@@ -16,18 +13,12 @@ from backend.tenancy.tables import ORG_ROLES
 from backend.web import sessions
 from backend.web.current import Actor, client_ip
 from backend.web.errors import FieldErrors
+from backend.web.forms import Form, form_int
 from backend.web.templating import page
 from zoneinfo import available_timezones
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 TIME_ZONES = sorted(available_timezones())
 
-
-def _int(value: str | None) -> int:
-    try:
-        return int(value or 0)
-    except ValueError:
-        return 0
 
 
 @get("/org")
@@ -63,7 +54,7 @@ async def revoke_invitation(actor: Actor, invitation_id: UUID) -> Redirect:
 async def update_colleague(request: Request, actor: Actor, user_id: UUID, data: Form) -> Template | Redirect:
     access.require_admin(actor)
     user = await access.get_colleague_for(actor, user_id)
-    version = _int(data.get("version"))
+    version = form_int(data.get("version"))
     try:
         if "org_role" in data:
             await actions.do_change_role(actor=actor, user=user, org_role=data["org_role"], version=version)

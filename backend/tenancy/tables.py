@@ -3,7 +3,6 @@ from piccolo.columns import (
     JSONB,
     UUID,
     Boolean,
-    Date,
     ForeignKey,
     Integer,
     Timestamptz,

@@ -1,7 +1,5 @@
 """English, Spanish and Dutch: complete catalogs, negotiation, locale formatting."""
 import re
-import subprocess
-import sys
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
