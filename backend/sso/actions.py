@@ -8,6 +8,7 @@ refused sign-in creates nothing.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,6 +29,8 @@ from backend.tenancy.tables import ORG_ROLES, User
 from backend.web.current import Actor
 from backend.web.errors import Conflict, FieldErrors, Forbidden
 from backend.web.i18n import gettext as _
+
+log = logging.getLogger("pacto.sso")
 
 STATE_TTL = 600
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -302,8 +305,11 @@ async def complete(stored: dict[str, Any], connection: dict[str, Any], *, code: 
 
 
 async def record_failure(connection: dict[str, Any] | None, failure: SsoFailure, ip: str) -> None:
-    """Audit a refused sign-in in the connection's organization (when we know which it is)."""
+    """Audit a refused sign-in in the connection's organization. Without a state we cannot tell
+    which organization it concerned: such a request is logged, not audited."""
     if connection is None:
+        log.warning("SSO callback refused (%s: %s) from %s; no connection known", failure.reason,
+                    failure.detail, ip)
         return
     org_id = UUID(connection["org_id"])
     await db.bind_org(org_id)
