@@ -15,6 +15,8 @@ from litestar.template import TemplateConfig
 from redis.asyncio import Redis
 
 from backend import db, jobs
+from backend.agreements import api as agreements_api
+from backend.agreements import pages as agreements_pages
 from backend.auth import pages as auth_pages
 from backend.config import STATIC_DIR, settings
 from backend.notifications import devmail
@@ -36,6 +38,8 @@ ROUTES = [
     *relationships_pages.routes,
     *relationships_api.routes,
     *sso_pages.routes,
+    *agreements_pages.routes,
+    *agreements_api.routes,
     *devmail.routes,
 ]
 

@@ -70,6 +70,12 @@ async def seed(admin_url: str) -> bool:
                                              org_role=role, locale=locale)
                     created = True
                 users[email] = user
+            # The two signers of the demo agreement (an org admin grants this in the UI).
+            for email in ("ana@lacteos.example", "bram@envases.example"):
+                if not users[email].can_sign:
+                    await db.bind_org(users[email].org)
+                    await User.update({User.can_sign: True}).where(User.id == users[email].id)
+                    created = True
             for spec in RELATIONSHIPS:
                 client, supplier = orgs[spec["client"]], orgs[spec["supplier"]]
                 exists = await Relationship.exists().where(

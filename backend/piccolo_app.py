@@ -7,6 +7,7 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
+from backend.agreements.tables import AgreementSignature, AgreementVersion
 from backend.audit.tables import AuditEntry
 from backend.relationships.tables import Contact, Relationship, RelationshipMember
 from backend.sso.tables import SsoConnection, SsoDomain, SsoIdentity
@@ -16,7 +17,7 @@ APP_CONFIG = AppConfig(
     app_name="pacto",
     migrations_folder_path=str(Path(__file__).resolve().parent.parent / "migrations"),
     table_classes=[Organization, User, Invitation, Relationship, RelationshipMember, Contact, AuditEntry,
-                   SsoConnection, SsoDomain, SsoIdentity],
+                   SsoConnection, SsoDomain, SsoIdentity, AgreementVersion, AgreementSignature],
     migration_dependencies=[],
     commands=[],
 )

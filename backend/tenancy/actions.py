@@ -120,6 +120,16 @@ async def do_set_active(*, actor: Actor, user: User, active: bool, version: int)
     return user
 
 
+async def do_set_can_sign(*, actor: Actor, user: User, can_sign: bool, version: int) -> User:
+    """Grant or withdraw the permission to sign agreements for the organization."""
+    if not actor.is_admin:
+        raise Forbidden()
+    await _update_user(user, version, can_sign=can_sign)
+    await record("user.signing_granted" if can_sign else "user.signing_withdrawn", actor=actor,
+                 target_type="user", target_id=user.id, target_label=user.email)
+    return user
+
+
 async def do_set_locale(*, actor: Actor, locale: str) -> None:
     if locale not in LOCALES:
         raise FieldErrors({"locale": _("Choose a language.")})

@@ -60,6 +60,8 @@ async def update_colleague(request: Request, actor: Actor, user_id: UUID, data: 
             await actions.do_change_role(actor=actor, user=user, org_role=data["org_role"], version=version)
         elif "is_active" in data:
             await actions.do_set_active(actor=actor, user=user, active=data["is_active"] == "1", version=version)
+        elif "can_sign" in data:
+            await actions.do_set_can_sign(actor=actor, user=user, can_sign=data["can_sign"] == "1", version=version)
     except FieldErrors as exc:
         return await _org_page(request, actor, errors=exc.errors, status_code=422)
     if request.headers.get("hx-request"):

@@ -32,6 +32,7 @@ class User(Table, tablename="app_user"):
     org_role = Varchar(length=16, default="member")
     locale = Varchar(length=8, null=True, default=None)
     is_active = Boolean(default=True)
+    can_sign = Boolean(default=False)  # authorised to sign agreements for the organization
     version = Integer(default=1)
     created_at = Timestamptz()
 

@@ -1,6 +1,8 @@
 """Jinja2 environment (autoescaped, gettext-aware) and the page() shortcut handlers use."""
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -30,8 +32,13 @@ def build_environment() -> Environment:
         datetime=i18n.format_datetime,
         number=i18n.format_number,
         money=i18n.format_money,
+        decimal=lambda value: Decimal(str(value)),
+        isodate=lambda value: date.fromisoformat(value) if isinstance(value, str) else value,
     )
-    env.globals.update(language_name=i18n.language_name, LOCALES=LOCALES)
+    # t(): translate a message held in a variable (labels defined in Python with lazy()); unlike
+    # _() it does no %-formatting, so a label may contain a plain "%".
+    env.globals.update(language_name=i18n.language_name, LOCALES=LOCALES,
+                       t=lambda message: i18n.translations(i18n.current_locale()).gettext(message))
     return env
 
 

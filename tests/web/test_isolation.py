@@ -25,6 +25,9 @@ FORM_BODIES = {
     "/contacts/{contact_id:uuid}": {"purpose": "quality", "name": "Intruder", "email": "x@otra.example",
                                     "version": "1"},
     "/org/users/{user_id:uuid}": {"org_role": "member", "version": "1"},
+    "/agreement-versions/{version_id:uuid}/sections/{key:str}": {"name": "Intruder", "receiving_windows": "x",
+                                                                 "lock": "1"},
+    "/agreement-versions/{version_id:uuid}/sections/{key:str}/remove": {"row_id": "r1", "lock": "1"},
 }
 
 
@@ -42,7 +45,12 @@ async def victims(demo, owner):
         " VALUES (gen_random_uuid(), $1, 'Lácteos del Valle IdP', 'https://idp.lacteos.example', 'pacto', 'x',"
         " 'member', 'groups', '{}', false, false, true, 1, now(), now()) RETURNING id",
         demo["orgs"]["Lácteos del Valle"])
+    version = await owner.fetchval(
+        "INSERT INTO agreement_version (id, relationship, number, status, content, content_hash, version, created_at,"
+        " updated_at) VALUES (gen_random_uuid(), $1, 1, 'draft', $2, '', 1, now(), now()) RETURNING id",
+        relationship, '{"locations": [{"id": "r1", "name": "Planta secreta de Huesca"}]}')
     return {
+        "version_id": version,
         "connection_id": connection,
         "relationship_id": relationship,
         "contact_id": await owner.fetchval("SELECT id FROM contact WHERE relationship = $1 LIMIT 1", relationship),
@@ -53,7 +61,7 @@ async def victims(demo, owner):
     }
 
 
-SECRETS = ["Lácteos del Valle IdP", "idp.lacteos.example", "Yoghurt cups and lids", "Envases Norte", "Lácteos del Valle", "Carlos Ruiz", "recepcion@lacteos.example",
+SECRETS = ["Planta secreta de Huesca", "Lácteos del Valle IdP", "idp.lacteos.example", "Yoghurt cups and lids", "Envases Norte", "Lácteos del Valle", "Carlos Ruiz", "recepcion@lacteos.example",
            "new@lacteos.example", "bram@envases.example"]
 
 
@@ -81,7 +89,7 @@ async def test_every_id_route_answers_404_to_an_outsider(app, victims, browser, 
         if missing:
             uncovered.append(f"{method} {path} ({', '.join(missing)})")
             continue
-        url = path
+        url = path.replace("{key:str}", "locations")
         for p in params:
             url = url.replace(f"{{{p}:uuid}}", str(victims[p]))
         if path.startswith("/api/"):
@@ -104,6 +112,7 @@ async def test_every_id_route_answers_404_to_an_outsider(app, victims, browser, 
     assert await owner.fetchval("SELECT count(*) FROM relationship_member WHERE role = 'viewer'") == 1  # carlos only
     assert await owner.fetchval("SELECT revoked_at FROM invitation WHERE id = $1", victims["invitation_id"]) is None
     assert await owner.fetchval("SELECT org_role FROM app_user WHERE id = $1", victims["user_id"]) == "member"
+    assert await owner.fetchval("SELECT version FROM agreement_version WHERE id = $1", victims["version_id"]) == 1
 
 
 async def test_the_same_routes_work_for_the_owner(app, victims, browser):

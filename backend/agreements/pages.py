@@ -1,0 +1,211 @@
+"""The agreement tab: versions, section-by-section drafting (htmx), proposing, signing,
+comparison, the printable view and the JSON export."""
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from litestar import Request, Response, get, post
+from litestar.response import Redirect, Template
+
+from backend.agreements import access, actions
+from backend.agreements.sections import BY_KEY, SECTIONS
+from backend.agreements.tables import AgreementSignature, AgreementVersion
+from backend.relationships.access import get_relationship_for
+from backend.relationships.queries import sides
+from backend.relationships.tables import Contact
+from backend.web.current import Actor
+from backend.web.errors import FieldErrors, not_found
+from backend.web.forms import Form, form_int
+from backend.web.templating import page
+
+
+async def _contacts(relationship_id: UUID) -> dict[str, Contact]:
+    return {str(c.id): c for c in await Contact.objects().where(Contact.relationship == relationship_id)}
+
+
+async def _signatures(version_id: UUID) -> dict[str, AgreementSignature]:
+    rows = await AgreementSignature.objects().where(AgreementSignature.agreement_version == version_id)
+    return {s.side: s for s in rows}
+
+
+@get("/relationships/{relationship_id:uuid}/agreement")
+async def agreement_tab(request: Request, actor: Actor, relationship_id: UUID) -> Template:
+    view = await get_relationship_for(actor, relationship_id)
+    versions = await access.versions_of(relationship_id)
+    in_force = await actions.in_force_on(relationship_id, date.today())
+    return page(request, "agreements/index.html", view=view, tab="agreement", orgs=await sides(view.relationship),
+                versions=versions, in_force=in_force, errors={},
+                open_version=next((v for v in versions if v.status in ("draft", "proposed")), None),
+                latest_signed=next((v for v in versions if v.status == "signed"), None))
+
+
+@post("/relationships/{relationship_id:uuid}/agreement/drafts")
+async def start_draft(request: Request, actor: Actor, relationship_id: UUID, data: Form) -> Template | Redirect:
+    view = await get_relationship_for(actor, relationship_id)
+    based_on = None
+    if data.get("based_on"):
+        try:
+            based_on = await AgreementVersion.objects().where(
+                (AgreementVersion.id == UUID(data["based_on"])) & (AgreementVersion.relationship == relationship_id)
+            ).first()
+        except ValueError:
+            based_on = None
+        if based_on is None:
+            raise not_found()
+    try:
+        version = await actions.do_start_draft(actor=actor, view=view, based_on=based_on)
+    except FieldErrors as exc:
+        versions = await access.versions_of(relationship_id)
+        return page(request, "agreements/index.html", status_code=422, view=view, tab="agreement",
+                    orgs=await sides(view.relationship), versions=versions, errors=exc.errors,
+                    in_force=await actions.in_force_on(relationship_id, date.today()),
+                    open_version=next((v for v in versions if v.status in ("draft", "proposed")), None),
+                    latest_signed=next((v for v in versions if v.status == "signed"), None))
+    return Redirect(path=f"/agreement-versions/{version.id}")
+
+
+async def _version_context(actor: Actor, vv: access.VersionView) -> dict:
+    return {"vv": vv, "view": vv.relationship, "tab": "agreement", "orgs": await sides(vv.relationship.relationship),
+            "content": actions.content_of(vv.version), "sections": SECTIONS,
+            "contacts": await _contacts(vv.version.relationship), "signatures": await _signatures(vv.version.id),
+            "can_sign": actor.user.can_sign}
+
+
+@get("/agreement-versions/{version_id:uuid}")
+async def version_page(request: Request, actor: Actor, version_id: UUID) -> Template:
+    vv = await access.get_version_for(actor, version_id)
+    return page(request, "agreements/version.html", errors={}, **await _version_context(actor, vv))
+
+
+async def _section_response(request: Request, actor: Actor, vv: access.VersionView, key: str, *,
+                            errors: dict | None = None, form: dict | None = None, editing: str | None = None,
+                            status_code: int = 200) -> Template:
+    return page(request, "agreements/_section.html", status_code=status_code, section=BY_KEY[key],
+                errors=errors or {}, form=form or {}, editing=editing, oob_lock=True,
+                **await _version_context(actor, vv))
+
+
+@get("/agreement-versions/{version_id:uuid}/sections/{key:str}")
+async def section_partial(request: Request, actor: Actor, version_id: UUID, key: str,
+                          edit: str | None = None) -> Template:
+    vv = await access.get_version_for(actor, version_id)
+    if key not in BY_KEY:
+        raise not_found()
+    return await _section_response(request, actor, vv, key, editing=edit if vv.editable else None)
+
+
+@post("/agreement-versions/{version_id:uuid}/sections/{key:str}")
+async def save_section_row(request: Request, actor: Actor, version_id: UUID, key: str, data: Form) -> Template:
+    """Add a row (no row_id), replace a row (row_id) or, for an object section, replace it."""
+    vv = await access.get_version_for(actor, version_id)
+    if key not in BY_KEY:
+        raise not_found()
+    row_id = data.get("row_id") or None
+    try:
+        await actions.do_save_row(actor=actor, vv=vv, section_key=key, row_id=row_id, data=data,
+                                  lock=form_int(data.get("lock")))
+    except FieldErrors as exc:
+        return await _section_response(request, actor, vv, key, errors=exc.errors, form=data,
+                                       editing=row_id or ("object" if BY_KEY[key].kind == "object" else None),
+                                       status_code=422)
+    return await _section_response(request, actor, vv, key)
+
+
+@post("/agreement-versions/{version_id:uuid}/sections/{key:str}/remove")
+async def remove_section_row(request: Request, actor: Actor, version_id: UUID, key: str, data: Form) -> Template:
+    vv = await access.get_version_for(actor, version_id)
+    await actions.do_remove_row(actor=actor, vv=vv, section_key=key, row_id=data.get("row_id", ""),
+                                lock=form_int(data.get("lock")))
+    return await _section_response(request, actor, vv, key)
+
+
+async def _transition(request: Request, actor: Actor, version_id: UUID, data: dict, do) -> Template | Redirect:
+    vv = await access.get_version_for(actor, version_id)
+    try:
+        await do(vv)
+    except FieldErrors as exc:
+        return page(request, "agreements/version.html", status_code=422, errors=exc.errors,
+                    **await _version_context(actor, vv))
+    return Redirect(path=f"/agreement-versions/{version_id}")
+
+
+@post("/agreement-versions/{version_id:uuid}/effective-date")
+async def set_effective_date(request: Request, actor: Actor, version_id: UUID, data: Form) -> Template | Redirect:
+    return await _transition(request, actor, version_id, data, lambda vv: actions.do_set_effective_date(
+        actor=actor, vv=vv, raw=data.get("effective_date", ""), lock=form_int(data.get("lock"))))
+
+
+@post("/agreement-versions/{version_id:uuid}/propose")
+async def propose(request: Request, actor: Actor, version_id: UUID, data: Form) -> Template | Redirect:
+    return await _transition(request, actor, version_id, data, lambda vv: actions.do_propose(
+        actor=actor, vv=vv, lock=form_int(data.get("lock"))))
+
+
+@post("/agreement-versions/{version_id:uuid}/request-changes")
+async def request_changes(request: Request, actor: Actor, version_id: UUID, data: Form) -> Template | Redirect:
+    return await _transition(request, actor, version_id, data, lambda vv: actions.do_request_changes(
+        actor=actor, vv=vv, comment=data.get("comment", ""), lock=form_int(data.get("lock"))))
+
+
+@post("/agreement-versions/{version_id:uuid}/sign")
+async def sign(request: Request, actor: Actor, version_id: UUID, data: Form) -> Template | Redirect:
+    return await _transition(request, actor, version_id, data, lambda vv: actions.do_sign(
+        actor=actor, vv=vv, lock=form_int(data.get("lock"))))
+
+
+@get("/agreement-versions/{version_id:uuid}/print")
+async def print_view(request: Request, actor: Actor, version_id: UUID) -> Template:
+    vv = await access.get_version_for(actor, version_id)
+    return page(request, "agreements/print.html", recomputed=actions.hash_of(vv.version),
+                **await _version_context(actor, vv))
+
+
+@get("/agreement-versions/{version_id:uuid}/export.json")
+async def export_json(actor: Actor, version_id: UUID) -> Response:
+    vv = await access.get_version_for(actor, version_id)
+    from backend.agreements.api import version_document
+
+    document = await version_document(vv.version)
+    filename = f"agreement-v{vv.version.number}.json"
+    return Response(content=document, media_type="application/json",
+                    headers={"content-disposition": f'attachment; filename="{filename}"'})
+
+
+@get("/relationships/{relationship_id:uuid}/agreement/compare")
+async def compare(request: Request, actor: Actor, relationship_id: UUID, a: UUID | None = None,
+                  b: UUID | None = None) -> Template:
+    view = await get_relationship_for(actor, relationship_id)
+    versions = {v.id: v for v in await access.versions_of(relationship_id)}
+    if a not in versions or b not in versions:
+        raise not_found()
+    left, right = versions[a], versions[b]
+    return page(request, "agreements/compare.html", view=view, tab="agreement", orgs=await sides(view.relationship),
+                left=left, right=right, sections=SECTIONS, contacts=await _contacts(relationship_id),
+                diff=diff_versions(actions.content_of(left), actions.content_of(right)))
+
+
+def diff_versions(old: dict, new: dict) -> dict[str, list[dict]]:
+    """Per section: rows as (status, old row, new row) with status added | removed | changed | same."""
+    result = {}
+    for section in SECTIONS:
+        if section.kind == "object":
+            before, after = old.get(section.key) or {}, new.get(section.key) or {}
+            status = "same" if before == after else ("added" if not before else "changed")
+            result[section.key] = [{"status": status, "old": before, "new": after,
+                                    "fields": {f.name for f in section.fields if before.get(f.name) != after.get(f.name)}}]
+            continue
+        before = {r["id"]: r for r in old.get(section.key, [])}
+        after = {r["id"]: r for r in new.get(section.key, [])}
+        rows = []
+        for row_id in list(before) + [i for i in after if i not in before]:
+            b, n = before.get(row_id), after.get(row_id)
+            status = "removed" if n is None else "added" if b is None else "same" if b == n else "changed"
+            rows.append({"status": status, "old": b or {}, "new": n or {},
+                         "fields": {f.name for f in section.fields if (b or {}).get(f.name) != (n or {}).get(f.name)}})
+        result[section.key] = rows
+    return result
+
+
+routes = [agreement_tab, start_draft, version_page, section_partial, save_section_row, remove_section_row,
+          set_effective_date, propose, request_changes, sign, print_view, export_json, compare]

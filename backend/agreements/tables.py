@@ -1,0 +1,39 @@
+"""Service agreements: numbered versions of one document per relationship, and their signatures."""
+from piccolo.columns import JSONB, UUID, Date, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.table import Table
+
+from backend.relationships.tables import Relationship
+from backend.tenancy.tables import Organization, User
+
+STATUSES = ("draft", "proposed", "signed")
+
+
+class AgreementVersion(Table, tablename="agreement_version"):
+    id = UUID(primary_key=True)
+    relationship = ForeignKey(Relationship, null=False, index=True, on_delete=OnDelete.restrict)
+    number = Integer()
+    status = Varchar(length=16, default="draft")
+    effective_date = Date(null=True, default=None)
+    content = JSONB(default={})  # the sections, see sections.py
+    content_hash = Varchar(length=64, default="")  # set when proposed; signatures repeat it
+    based_on = UUID(null=True, default=None)  # the signed version an amendment started from
+    created_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.set_null)
+    proposed_by_org = ForeignKey(Organization, null=True, default=None, on_delete=OnDelete.restrict)
+    proposed_at = Timestamptz(null=True, default=None)
+    version = Integer(default=1)  # optimistic lock
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class AgreementSignature(Table, tablename="agreement_signature"):
+    id = UUID(primary_key=True)
+    agreement_version = ForeignKey(AgreementVersion, null=False, index=True, on_delete=OnDelete.restrict)
+    relationship = ForeignKey(Relationship, null=False, on_delete=OnDelete.restrict)
+    org = ForeignKey(Organization, null=False, on_delete=OnDelete.restrict)
+    side = Varchar(length=8)
+    user = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    signer_name = Varchar(length=200)
+    signer_email = Varchar(length=254)
+    content_hash = Varchar(length=64)
+    signed_at = Timestamptz()
