@@ -20,6 +20,7 @@ from backend.agreements import pages as agreements_pages
 from backend.auth import pages as auth_pages
 from backend.config import STATIC_DIR, settings
 from backend.notifications import devmail
+from backend.notifications import pages as notifications_pages
 from backend.relationships import api as relationships_api
 from backend.relationships import pages as relationships_pages
 from backend.schema import check_app_role
@@ -41,6 +42,7 @@ ROUTES = [
     *agreements_pages.routes,
     *agreements_api.routes,
     *devmail.routes,
+    *notifications_pages.routes,
 ]
 
 

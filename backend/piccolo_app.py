@@ -9,6 +9,7 @@ from piccolo.conf.apps import AppConfig
 
 from backend.agreements.tables import AgreementSignature, AgreementVersion
 from backend.audit.tables import AuditEntry
+from backend.notifications.tables import Notification, ReminderSent
 from backend.relationships.tables import Contact, Relationship, RelationshipMember
 from backend.sso.tables import SsoConnection, SsoDomain, SsoIdentity
 from backend.tenancy.tables import Invitation, Organization, User
@@ -17,7 +18,8 @@ APP_CONFIG = AppConfig(
     app_name="pacto",
     migrations_folder_path=str(Path(__file__).resolve().parent.parent / "migrations"),
     table_classes=[Organization, User, Invitation, Relationship, RelationshipMember, Contact, AuditEntry,
-                   SsoConnection, SsoDomain, SsoIdentity, AgreementVersion, AgreementSignature],
+                   SsoConnection, SsoDomain, SsoIdentity, AgreementVersion, AgreementSignature,
+                   Notification, ReminderSent],
     migration_dependencies=[],
     commands=[],
 )

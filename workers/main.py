@@ -1,13 +1,20 @@
 """arq worker settings: `pacto worker` runs them."""
 from __future__ import annotations
 
+from datetime import timezone
+
+from arq import cron
 from arq.connections import RedisSettings
 
 from backend import db, jobs
 from backend.config import settings
+from workers.agreements import review_reminders
 from workers.mail import send_email
 
-FUNCTIONS = [send_email]
+FUNCTIONS = [send_email, review_reminders]
+# Cron times are read in UTC (said explicitly: arq would otherwise use the machine's zone); each
+# job works out "today" in every relationship's own time zone.
+CRON_JOBS = [cron(review_reminders, minute={7, 37}, run_at_startup=False, unique=True)]
 
 
 async def startup(ctx) -> None:
@@ -30,6 +37,8 @@ def worker_settings(database_url: str, redis_url: str) -> dict:
 
     return {
         "functions": FUNCTIONS,
+        "cron_jobs": CRON_JOBS,
+        "timezone": timezone.utc,
         "redis_settings": RedisSettings.from_dsn(redis_url),
         "on_startup": on_startup,
         "on_shutdown": shutdown,
@@ -44,6 +53,8 @@ class WorkerSettings:
     """For `arq workers.main.WorkerSettings` with APP_DATABASE_URL and REDIS_URL set."""
 
     functions = FUNCTIONS
+    cron_jobs = CRON_JOBS
+    timezone = timezone.utc
     poll_delay = 0.05
     max_tries = 5
 

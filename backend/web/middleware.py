@@ -15,6 +15,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend import db
 from backend.config import settings
+from backend.notifications.actions import unread_count
 from backend.tenancy.tables import Organization, User
 from backend.web import i18n, sessions
 
@@ -40,6 +41,7 @@ class RequestContext:
     user: User | None
     org: Organization | None
     locale: str
+    unread: int = 0  # notifications waiting, shown in the header
 
 
 def keep_on_error(scope: Scope) -> None:
@@ -116,7 +118,8 @@ def tenant_middleware(app: ASGIApp) -> ASGIApp:
             locale = i18n.negotiate(
                 user.locale if user else None, cookies.get("pacto_lang"), _header(scope, b"accept-language")
             )
-            scope["pacto"] = RequestContext(session=session, user=user, org=org, locale=locale)
+            unread = await unread_count(user.id) if user else 0
+            scope["pacto"] = RequestContext(session=session, user=user, org=org, locale=locale, unread=unread)
             token = i18n.set_locale(locale)
             try:
                 await app(scope, receive, hold)

@@ -52,6 +52,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "me": ctx.user if ctx else None,
         "my_org": ctx.org if ctx else None,
         "locale": ctx.locale if ctx else i18n.DEFAULT_LOCALE,
+        "unread": ctx.unread if ctx else 0,
         "dev_mode": settings().dev_mode,
         "is_htmx": bool(request.headers.get("hx-request")),
     }
