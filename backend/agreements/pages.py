@@ -8,7 +8,7 @@ from uuid import UUID
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from backend.agreements import access, actions
+from backend.agreements import access, actions, design
 from backend.agreements.sections import BY_KEY, SECTIONS
 from backend.agreements.tables import AgreementSignature, AgreementVersion
 from backend.relationships.access import get_relationship_for
@@ -69,7 +69,7 @@ async def _version_context(actor: Actor, vv: access.VersionView) -> dict:
     return {"vv": vv, "view": vv.relationship, "tab": "agreement", "orgs": await sides(vv.relationship.relationship),
             "content": actions.content_of(vv.version), "sections": SECTIONS,
             "contacts": await _contacts(vv.version.relationship), "signatures": await _signatures(vv.version.id),
-            "can_sign": actor.user.can_sign}
+            "can_sign": actor.user.can_sign, "comments": await design.comments_of(vv.version.id)}
 
 
 @get("/agreement-versions/{version_id:uuid}")
@@ -207,5 +207,77 @@ def diff_versions(old: dict, new: dict) -> dict[str, list[dict]]:
     return result
 
 
-routes = [agreement_tab, start_draft, version_page, section_partial, save_section_row, remove_section_row,
+# -- designing together ------------------------------------------------------------------------
+
+async def _design_context(actor: Actor, view) -> dict:
+    from backend.relationships.queries import members
+
+    return {"view": view, "tab": "agreement", "orgs": await sides(view.relationship),
+            "requirements": await design.requirements_of(view.relationship.id), "answers": design.ANSWERS,
+            "team": await members(view.relationship.id),
+            "may_manage_team": actor.is_admin or view.my_role in ("responsable", "manager")}
+
+
+@get("/relationships/{relationship_id:uuid}/agreement/design")
+async def design_page(request: Request, actor: Actor, relationship_id: UUID) -> Template:
+    view = await get_relationship_for(actor, relationship_id)
+    return page(request, "agreements/design.html", errors={}, form={}, editing=None,
+                **await _design_context(actor, view))
+
+
+@post("/relationships/{relationship_id:uuid}/agreement/requirements")
+async def add_requirement(request: Request, actor: Actor, relationship_id: UUID, data: Form) -> Template:
+    view = await get_relationship_for(actor, relationship_id)
+    try:
+        await design.do_add_requirement(actor=actor, view=view, text=data.get("text", ""))
+    except FieldErrors as exc:
+        return page(request, "agreements/_requirements.html", status_code=422, errors=exc.errors, form=data,
+                    editing=None, **await _design_context(actor, view))
+    return page(request, "agreements/_requirements.html", errors={}, form={}, editing=None,
+                **await _design_context(actor, view))
+
+
+@post("/requirements/{requirement_id:uuid}/answer")
+async def answer_requirement(request: Request, actor: Actor, requirement_id: UUID, data: Form) -> Template:
+    from backend.agreements.tables import Requirement
+
+    found = await Requirement.objects().where(Requirement.id == requirement_id).first()
+    if found is None:
+        raise not_found()
+    view = await get_relationship_for(actor, found.relationship)
+    requirement = await design.get_requirement_for(view, requirement_id)
+    try:
+        await design.do_answer_requirement(actor=actor, view=view, requirement=requirement,
+                                           answer=data.get("answer", ""), answer_text=data.get("answer_text", ""),
+                                           lock=form_int(data.get("version")))
+    except FieldErrors as exc:
+        return page(request, "agreements/_requirements.html", status_code=422, errors=exc.errors, form=data,
+                    editing=str(requirement_id), **await _design_context(actor, view))
+    return page(request, "agreements/_requirements.html", errors={}, form={}, editing=None,
+                **await _design_context(actor, view))
+
+
+@post("/members/{member_id:uuid}/kickoff")
+async def set_kickoff(actor: Actor, member_id: UUID, data: Form) -> Redirect:
+    from backend.relationships.access import get_member_for
+
+    member, view, _ = await get_member_for(actor, member_id)
+    await design.do_set_kickoff(actor=actor, view=view, member=member, kickoff=data.get("kickoff") == "1")
+    return Redirect(path=f"/relationships/{view.relationship.id}/agreement/design")
+
+
+@post("/agreement-versions/{version_id:uuid}/comments/{section:str}")
+async def add_comment(request: Request, actor: Actor, version_id: UUID, section: str, data: Form) -> Template:
+    vv = await access.get_version_for(actor, version_id)
+    errors = {}
+    try:
+        await design.do_comment(actor=actor, vv=vv, section=section, body=data.get("body", ""),
+                                visibility=data.get("visibility", "shared"))
+    except FieldErrors as exc:
+        errors = exc.errors
+    return page(request, "agreements/_comments.html", status_code=422 if errors else 200, section_key=section,
+                errors=errors, form=data if errors else {}, **await _version_context(actor, vv))
+
+
+routes = [design_page, add_requirement, answer_requirement, set_kickoff, add_comment, agreement_tab, start_draft, version_page, section_partial, save_section_row, remove_section_row,
           set_effective_date, propose, request_changes, sign, print_view, export_json, compare]

@@ -37,3 +37,33 @@ class AgreementSignature(Table, tablename="agreement_signature"):
     signer_email = Varchar(length=254)
     content_hash = Varchar(length=64)
     signed_at = Timestamptz()
+
+
+class Requirement(Table, tablename="requirement"):
+    """The client's value proposal, one requirement a row, and the supplier's answer to it."""
+
+    id = UUID(primary_key=True)
+    relationship = ForeignKey(Relationship, null=False, index=True, on_delete=OnDelete.restrict)
+    text = Varchar(length=2000)
+    created_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.set_null)
+    answer = Varchar(length=16, null=True, default=None)  # complies | conditions | cannot
+    answer_text = Varchar(length=2000, default="")  # how, or at what implication
+    answered_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.set_null)
+    answered_at = Timestamptz(null=True, default=None)
+    version = Integer(default=1)
+    created_at = Timestamptz()
+
+
+class AgreementComment(Table, tablename="agreement_comment"):
+    """A comment beside a section of a version: shared with the other side, or private."""
+
+    id = UUID(primary_key=True)
+    agreement_version = ForeignKey(AgreementVersion, null=False, index=True, on_delete=OnDelete.restrict)
+    relationship = ForeignKey(Relationship, null=False, on_delete=OnDelete.restrict)
+    section = Varchar(length=40)
+    org = ForeignKey(Organization, null=False, on_delete=OnDelete.restrict)
+    author = ForeignKey(User, null=True, default=None, on_delete=OnDelete.set_null)
+    author_name = Varchar(length=200)
+    body = Varchar(length=4000)
+    visibility = Varchar(length=8, default="shared")  # shared | private
+    created_at = Timestamptz()

@@ -67,7 +67,7 @@ async def sides(relationship: Relationship) -> dict[str, Organization]:
 async def members(relationship_id: UUID) -> list[dict]:
     return [dict(row) for row in await db.raw(
         """
-        SELECT m.id, m.role, m.org, u.id AS user_id, u.name, u.email,
+        SELECT m.id, m.role, m.org, m.kickoff, u.id AS user_id, u.name, u.email,
                CASE WHEN r.client_org = m.org THEN 'client' ELSE 'supplier' END AS side
         FROM relationship_member m
         JOIN relationship r ON r.id = m.relationship

@@ -1,5 +1,5 @@
 """A client–supplier relationship, its members from both sides and its designated contacts."""
-from piccolo.columns import UUID, Date, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import UUID, Boolean, Date, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 from backend.tenancy.tables import Organization, User
@@ -29,6 +29,7 @@ class RelationshipMember(Table, tablename="relationship_member"):
     user = ForeignKey(User, null=False, index=True)
     org = ForeignKey(Organization, null=False)  # the member's side, kept for row-level security
     role = Varchar(length=16, default="viewer")
+    kickoff = Boolean(default=False)  # in the kick-off team that designs the agreement
     created_at = Timestamptz()
 
 

@@ -28,6 +28,9 @@ FORM_BODIES = {
     "/agreement-versions/{version_id:uuid}/sections/{key:str}": {"name": "Intruder", "receiving_windows": "x",
                                                                  "lock": "1"},
     "/agreement-versions/{version_id:uuid}/sections/{key:str}/remove": {"row_id": "r1", "lock": "1"},
+    "/agreement-versions/{version_id:uuid}/comments/{section:str}": {"body": "Intruder", "visibility": "shared"},
+    "/requirements/{requirement_id:uuid}/answer": {"answer": "complies", "answer_text": "x", "version": "1"},
+    "/members/{member_id:uuid}/kickoff": {"kickoff": "1"},
 }
 
 
@@ -49,7 +52,11 @@ async def victims(demo, owner):
         "INSERT INTO agreement_version (id, relationship, number, status, content, content_hash, version, created_at,"
         " updated_at) VALUES (gen_random_uuid(), $1, 1, 'draft', $2, '', 1, now(), now()) RETURNING id",
         relationship, '{"locations": [{"id": "r1", "name": "Planta secreta de Huesca"}]}')
+    requirement = await owner.fetchval(
+        "INSERT INTO requirement (id, relationship, text, answer_text, version, created_at) VALUES"
+        " (gen_random_uuid(), $1, 'Requisito secreto de Lácteos', '', 1, now()) RETURNING id", relationship)
     return {
+        "requirement_id": requirement,
         "version_id": version,
         "connection_id": connection,
         "relationship_id": relationship,
@@ -61,7 +68,7 @@ async def victims(demo, owner):
     }
 
 
-SECRETS = ["Planta secreta de Huesca", "Lácteos del Valle IdP", "idp.lacteos.example", "Yoghurt cups and lids", "Envases Norte", "Lácteos del Valle", "Carlos Ruiz", "recepcion@lacteos.example",
+SECRETS = ["Requisito secreto", "Planta secreta de Huesca", "Lácteos del Valle IdP", "idp.lacteos.example", "Yoghurt cups and lids", "Envases Norte", "Lácteos del Valle", "Carlos Ruiz", "recepcion@lacteos.example",
            "new@lacteos.example", "bram@envases.example"]
 
 
@@ -89,7 +96,7 @@ async def test_every_id_route_answers_404_to_an_outsider(app, victims, browser, 
         if missing:
             uncovered.append(f"{method} {path} ({', '.join(missing)})")
             continue
-        url = path.replace("{key:str}", "locations")
+        url = path.replace("{key:str}", "locations").replace("{section:str}", "kpis")
         for p in params:
             url = url.replace(f"{{{p}:uuid}}", str(victims[p]))
         if path.startswith("/api/"):
@@ -113,6 +120,9 @@ async def test_every_id_route_answers_404_to_an_outsider(app, victims, browser, 
     assert await owner.fetchval("SELECT revoked_at FROM invitation WHERE id = $1", victims["invitation_id"]) is None
     assert await owner.fetchval("SELECT org_role FROM app_user WHERE id = $1", victims["user_id"]) == "member"
     assert await owner.fetchval("SELECT version FROM agreement_version WHERE id = $1", victims["version_id"]) == 1
+    assert await owner.fetchval("SELECT count(*) FROM agreement_comment") == 0
+    assert await owner.fetchval("SELECT answer FROM requirement") is None
+    assert await owner.fetchval("SELECT count(*) FROM relationship_member WHERE kickoff") == 0
 
 
 async def test_the_same_routes_work_for_the_owner(app, victims, browser):
