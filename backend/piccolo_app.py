@@ -7,7 +7,13 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from backend.agreements.tables import AgreementComment, AgreementSignature, AgreementVersion, Requirement
+from backend.agreements.tables import (
+    AgreementComment,
+    AgreementSignature,
+    AgreementVersion,
+    CommitmentExecution,
+    Requirement,
+)
 from backend.audit.tables import AuditEntry
 from backend.notifications.tables import Notification, ReminderSent
 from backend.relationships.tables import Contact, Relationship, RelationshipMember
@@ -19,7 +25,8 @@ APP_CONFIG = AppConfig(
     migrations_folder_path=str(Path(__file__).resolve().parent.parent / "migrations"),
     table_classes=[Organization, User, Invitation, Relationship, RelationshipMember, Contact, AuditEntry,
                    SsoConnection, SsoDomain, SsoIdentity, AgreementVersion, AgreementSignature,
-                   Notification, ReminderSent, Requirement, AgreementComment],
+                   Notification, ReminderSent, Requirement, AgreementComment,
+                   CommitmentExecution],
     migration_dependencies=[],
     commands=[],
 )

@@ -279,5 +279,31 @@ async def add_comment(request: Request, actor: Actor, version_id: UUID, section:
                 errors=errors, form=data if errors else {}, **await _version_context(actor, vv))
 
 
-routes = [design_page, add_requirement, answer_requirement, set_kickoff, add_comment, agreement_tab, start_draft, version_page, section_partial, save_section_row, remove_section_row,
+# -- commitments register ----------------------------------------------------------------------
+
+@get("/commitments")
+async def commitments_register(request: Request, actor: Actor) -> Template:
+    from backend.agreements.commitments import my_obligations
+
+    return page(request, "agreements/commitments.html", obligations=await my_obligations(actor), errors={},
+                form={}, failed=None)
+
+
+@post("/relationships/{relationship_id:uuid}/commitments/{commitment_id:str}/executions")
+async def record_execution(request: Request, actor: Actor, relationship_id: UUID, commitment_id: str,
+                           data: Form) -> Template | Redirect:
+    from backend.agreements.commitments import do_record_execution, my_obligations
+
+    view = await get_relationship_for(actor, relationship_id)
+    try:
+        await do_record_execution(actor=actor, view=view, commitment_id=commitment_id,
+                                  due_date=data.get("due_date", ""), executed_on=data.get("executed_on", ""),
+                                  note=data.get("note", ""), evidence=data.get("evidence", ""))
+    except FieldErrors as exc:
+        return page(request, "agreements/commitments.html", status_code=422, obligations=await my_obligations(actor),
+                    errors=exc.errors, form=data, failed=commitment_id)
+    return Redirect(path=f"/commitments#c-{commitment_id}")
+
+
+routes = [commitments_register, record_execution, design_page, add_requirement, answer_requirement, set_kickoff, add_comment, agreement_tab, start_draft, version_page, section_partial, save_section_row, remove_section_row,
           set_effective_date, propose, request_changes, sign, print_view, export_json, compare]

@@ -67,3 +67,19 @@ class AgreementComment(Table, tablename="agreement_comment"):
     body = Varchar(length=4000)
     visibility = Varchar(length=8, default="shared")  # shared | private
     created_at = Timestamptz()
+
+
+class CommitmentExecution(Table, tablename="commitment_execution"):
+    """The owner's record that one occurrence of a commitment was carried out, with its evidence."""
+
+    id = UUID(primary_key=True)
+    relationship = ForeignKey(Relationship, null=False, index=True, on_delete=OnDelete.restrict)
+    agreement_version = ForeignKey(AgreementVersion, null=False, on_delete=OnDelete.restrict)
+    commitment = Varchar(length=32)  # the row id inside the version's "commitments" section
+    due_date = Date()
+    org = ForeignKey(Organization, null=False, on_delete=OnDelete.restrict)
+    recorded_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.set_null)
+    note = Varchar(length=2000, default="")
+    evidence = Varchar(length=500, default="")
+    executed_on = Date()
+    created_at = Timestamptz()

@@ -31,6 +31,8 @@ FORM_BODIES = {
     "/agreement-versions/{version_id:uuid}/comments/{section:str}": {"body": "Intruder", "visibility": "shared"},
     "/requirements/{requirement_id:uuid}/answer": {"answer": "complies", "answer_text": "x", "version": "1"},
     "/members/{member_id:uuid}/kickoff": {"kickoff": "1"},
+    "/relationships/{relationship_id:uuid}/commitments/{commitment_id:str}/executions": {
+        "due_date": "2026-01-01", "executed_on": "2026-01-01", "evidence": "x"},
 }
 
 
@@ -96,7 +98,8 @@ async def test_every_id_route_answers_404_to_an_outsider(app, victims, browser, 
         if missing:
             uncovered.append(f"{method} {path} ({', '.join(missing)})")
             continue
-        url = path.replace("{key:str}", "locations").replace("{section:str}", "kpis")
+        url = path.replace("{key:str}", "locations").replace("{section:str}", "kpis").replace(
+            "{commitment_id:str}", "c1")
         for p in params:
             url = url.replace(f"{{{p}:uuid}}", str(victims[p]))
         if path.startswith("/api/"):
@@ -121,6 +124,7 @@ async def test_every_id_route_answers_404_to_an_outsider(app, victims, browser, 
     assert await owner.fetchval("SELECT org_role FROM app_user WHERE id = $1", victims["user_id"]) == "member"
     assert await owner.fetchval("SELECT version FROM agreement_version WHERE id = $1", victims["version_id"]) == 1
     assert await owner.fetchval("SELECT count(*) FROM agreement_comment") == 0
+    assert await owner.fetchval("SELECT count(*) FROM commitment_execution") == 0
     assert await owner.fetchval("SELECT answer FROM requirement") is None
     assert await owner.fetchval("SELECT count(*) FROM relationship_member WHERE kickoff") == 0
 
