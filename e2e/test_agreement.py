@@ -61,15 +61,21 @@ async def test_design_propose_comment_sign_in_two_browsers(new_context):
     await supplier.get_by_role("button", name="Propose to the other side").click()
     await expect(supplier.get_by_text("Proposed", exact=True)).to_be_visible()
 
-    # the client reads it and sends it back with a comment
+    # the client reads it, comments beside the KPI section, and sends it back
     await client.goto(version_url)
     await expect(client.locator("#section-kpis")).to_contain_text("OTIF %")
+    thread = client.locator("#comments-kpis")
+    await thread.locator("summary").click()
+    await thread.get_by_label("Your comment").fill("OTIF should weigh less than quality.")
+    await thread.get_by_role("button", name="Comment").click()
+    await expect(client.locator("#comments-kpis")).to_contain_text("OTIF should weigh less than quality.")
     await client.get_by_label("Request changes").fill("A weight of 40 is too much for OTIF alone.")
     await client.get_by_role("button", name="Send back to draft").click()
     await expect(client.get_by_text("Draft", exact=True)).to_be_visible()
 
-    # the supplier changes the weight inline and proposes again
+    # the supplier reads the comment beside the section, changes the weight inline, proposes again
     await supplier.goto(version_url)
+    await expect(supplier.locator("#comments-kpis")).to_contain_text("OTIF should weigh less than quality.")
     section = supplier.locator("#section-kpis")
     await section.get_by_role("link", name="Edit").click()
     await section.get_by_label("Weight").fill("30")
