@@ -150,3 +150,106 @@ async def seed_sso(admin_url: str, *, issuer: str) -> None:
                          issuer, IDP_ACCOUNTS["bram@envases.example"]["sub"])
     finally:
         await db.close()
+
+
+# -- a signed agreement for the demo relationship (`pacto seed-demo` / `pacto run --demo`) -------
+
+def _demo_agreement(contacts: dict[str, str]) -> dict:
+    from backend.agreements.sections import empty_content
+
+    content = empty_content()
+    content["kpis"] = [
+        {"id": "k-otif", "metric": "otif", "measured_party": "supplier", "target": "96", "warning": "93",
+         "period": "month", "weight": "40", "early_tolerance_days": 1, "late_tolerance_days": 0,
+         "quantity_tolerance_pct": "2"},
+        {"id": "k-lead", "metric": "average_lead_time_days", "measured_party": "supplier", "target": "7",
+         "warning": "9", "period": "month", "weight": "20", "early_tolerance_days": None,
+         "late_tolerance_days": None, "quantity_tolerance_pct": None},
+        {"id": "k-ppm", "metric": "rejection_ppm", "measured_party": "supplier", "target": "500", "warning": "1000",
+         "period": "quarter", "weight": "20", "early_tolerance_days": None, "late_tolerance_days": None,
+         "quantity_tolerance_pct": None},
+        {"id": "k-pay", "metric": "payment_on_time", "measured_party": "client", "target": "95", "warning": "90",
+         "period": "quarter", "weight": "20", "early_tolerance_days": None, "late_tolerance_days": None,
+         "quantity_tolerance_pct": None},
+    ]
+    content["commitments"] = [
+        {"id": "c-call", "text": "Phone the receiving dock one hour before each delivery", "owing_party": "supplier",
+         "owner_contact": contacts.get("Bram de Vries"), "recorded_how": "Call log in the carrier's app",
+         "recurrence": "weekly", "due_date": "2026-01-05", "evidence": "Call log"},
+        {"id": "c-forecast", "text": "Send the 13-week rolling forecast", "owing_party": "client",
+         "owner_contact": contacts.get("Ana Martín"), "recorded_how": "E-mail with the forecast file",
+         "recurrence": "monthly", "due_date": "2026-01-10", "evidence": ""},
+    ]
+    content["penalty_rules"] = [
+        {"id": "p-late", "trigger": "late_delivery", "kpi_metric": None, "formula": "percent_per_day_late",
+         "amount": None, "rate_pct": "0.5", "cap_pct": "10", "grace_count": 2, "minimum_amount": "25"},
+        {"id": "p-otif", "trigger": "kpi_shortfall", "kpi_metric": "otif", "formula": "kpi_service_credit",
+         "amount": None, "rate_pct": "1", "cap_pct": "5", "grace_count": None, "minimum_amount": None},
+    ]
+    content["terms"] = {"period_cap_pct": "10", "supplier_response_days": 5, "client_review_days": 5,
+                        "on_no_response": "deemed_accepted", "holidays": "2026-01-06\n2026-04-03\n2026-12-08",
+                        "first_quarterly_review": "2026-04-01", "yearly_update": "2026-12-01"}
+    content["escalation"] = [
+        {"id": "e-1", "level": 1, "client_contact": contacts.get("Ana Martín"),
+         "supplier_contact": contacts.get("Dirección comercial"), "days": 5}]
+    content["price_items"] = [
+        {"id": "i-cup", "item_code": "CUP-125", "description": "Yoghurt cup 125 g, PP", "unit": "unit",
+         "base_price": "0.0345", "annual_volume": "12000000"},
+        {"id": "i-lid", "item_code": "LID-95", "description": "Peelable lid 95 mm", "unit": "unit",
+         "base_price": "0.012", "annual_volume": "12000000"}]
+    content["price_steps"] = [{"id": "s-2", "year": 2, "step_pct": "3", "condition": "withheld_if_missed",
+                               "reduced_step_pct": None}]
+    content["volume_tiers"] = [{"id": "t-1", "item_code": "CUP-125", "min_quantity": "15000000",
+                                "unit_price": "0.0335"}]
+    content["rebate_bands"] = [{"id": "r-1", "min_volume": "14000000", "rebate_pct": "1"}]
+    content["improvements"] = [{"id": "m-1", "year": 1, "description": "OTIF of at least 96 % over the year",
+                                "kpi_metric": "otif", "target": "96", "evidence": ""}]
+    content["gain_sharing"] = {"supplier_share_pct": "50", "client_share_pct": "50"}
+    content["locations"] = [{"id": "l-1", "name": "Planta Huesca", "address": "Polígono Sepes, Huesca",
+                             "receiving_windows": "Mon–Fri 06:00–14:00", "capacity": "4 trucks a day",
+                             "documents": "Delivery note and certificate of analysis"}]
+    content["items"] = [{"id": "a-1", "item_code": "CUP-125", "name": "Yoghurt cup 125 g",
+                         "specs": "Polypropylene, food grade, 3.1 g, white"}]
+    return content
+
+
+async def seed_agreement(admin_url: str) -> bool:
+    """Version 1 of the demo relationship's agreement, signed by Ana and Bram (once)."""
+    import json as _json
+    from datetime import datetime, timezone
+
+    from backend.agreements.sections import content_hash
+
+    await db.configure(admin_url, pool=False)
+    try:
+        async with db.tenant_transaction(None):
+            relationship = await Relationship.objects().where(Relationship.name == RELATIONSHIPS[0]["name"]).first()
+            exists = await db.raw_one("SELECT 1 FROM agreement_version WHERE relationship = $1", relationship.id)
+            if exists:
+                return False
+            await db.bind_org(relationship.client_org)
+            contacts = {c.name: str(c.id) for c in await Contact.objects().where(
+                Contact.relationship == relationship.id)}
+            content = _demo_agreement(contacts)
+            effective = "2026-01-01"
+            digest = content_hash(str(relationship.id), 1, effective, content)
+            now = datetime.now(timezone.utc)
+            version = await db.raw_one(
+                "INSERT INTO agreement_version (id, relationship, number, status, effective_date, content,"
+                " content_hash, version, created_at, updated_at, proposed_by_org, proposed_at)"
+                " VALUES (gen_random_uuid(), $1, 1, 'signed', $2, $3, $4, 1, $5, $5, $6, $5) RETURNING id",
+                relationship.id, date(2026, 1, 1), _json.dumps(content), digest, now, relationship.supplier_org)
+            for email, side, org in (("ana@lacteos.example", "client", relationship.client_org),
+                                     ("bram@envases.example", "supplier", relationship.supplier_org)):
+                user = await User.objects().where(User.email == email).first()
+                await db.raw(
+                    "INSERT INTO agreement_signature (id, agreement_version, relationship, org, side, \"user\","
+                    " signer_name, signer_email, content_hash, signed_at) VALUES (gen_random_uuid(), $1, $2, $3, $4,"
+                    " $5, $6, $7, $8, $9)", version["id"], relationship.id, org, side, user.id, user.name, user.email,
+                    digest, now)
+            await record("agreement.signed", org_id=relationship.client_org, relationship_id=relationship.id,
+                         target_type="agreement_version", target_id=version["id"], target_label="v1",
+                         details={"source": "demo", "content_hash": digest})
+    finally:
+        await db.close()
+    return True

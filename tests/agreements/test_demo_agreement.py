@@ -1,0 +1,23 @@
+"""The demo's signed agreement is valid content whose hash both signatures carry."""
+import json
+
+from backend import demo as demo_data
+from backend.agreements.sections import BY_KEY, clean_row, content_hash
+
+
+async def test_demo_agreement_is_signed_valid_and_seeded_once(demo, database, owner, app, browser):
+    assert await demo_data.seed_agreement(database.admin_url) is True
+    assert await demo_data.seed_agreement(database.admin_url) is False
+    version = await owner.fetchrow("SELECT * FROM agreement_version")
+    content = json.loads(version["content"])
+    recomputed = content_hash(str(version["relationship"]), 1, version["effective_date"].isoformat(), content)
+    signatures = await owner.fetch("SELECT content_hash FROM agreement_signature")
+    assert len(signatures) == 2 and {s["content_hash"] for s in signatures} == {recomputed, version["content_hash"]}
+    contacts = {str(r["id"]): r["side"] for r in await owner.fetch("SELECT id, side FROM contact")}
+    for key, rows in content.items():  # every row passes the same validation as the pages'
+        for row in rows if isinstance(rows, list) else [rows]:
+            raw = {k: "" if v is None else str(v) for k, v in row.items()}
+            assert clean_row(BY_KEY[key], raw, contacts)[1] == {}, (key, row)
+    ana = await browser("ana@lacteos.example")
+    api = (await ana.get(f"/api/v1/relationships/{version['relationship']}/agreement?at=2026-06-01")).json()
+    assert api["number"] == 1 and len(api["content"]["kpis"]) == 4
