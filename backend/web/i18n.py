@@ -105,7 +105,8 @@ def format_datetime(value: datetime | None, tz: str | None = None, fmt: str = "m
 def format_number(value: int | Decimal | float | None) -> str:
     if value is None:
         return ""
-    return numbers.format_decimal(value, locale=current_locale())
+    # decimal_quantization=False: a unit price of 0.0345 must not be shown as 0.034
+    return numbers.format_decimal(value, locale=current_locale(), decimal_quantization=False)
 
 
 def format_money(value: Decimal | None, currency: str) -> str:
