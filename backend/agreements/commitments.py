@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from backend import db
 from backend.agreements.actions import content_of, in_force_on
-from backend.agreements.reminders import _add_months
+from backend.agreements.reminders import _add_months, for_each_signed_relationship
 from backend.agreements.tables import CommitmentExecution
 from backend.audit.actions import record
 from backend.notifications import mail
@@ -200,11 +200,4 @@ async def _tell(relationship: Relationship, obligation: Obligation, due: date) -
 
 
 async def flag_overdue_commitments(now: datetime | None = None) -> int:
-    now = now or datetime.now(timezone.utc)
-    async with db.tenant_transaction(None):
-        targets = await db.raw("SELECT * FROM pacto_relationships_with_signed_agreement()")
-    total = 0
-    for target in targets:
-        async with db.tenant_transaction(target["client_org"]):
-            total += await flag_overdue_relationship(target["relationship_id"], now)
-    return total
+    return await for_each_signed_relationship(flag_overdue_relationship, now)

@@ -95,14 +95,19 @@ def _title(kind: str, name: str, due: date) -> str:
     return i18n.gettext("Yearly update of the agreement “%(name)s” due on %(date)s", name=name, date=when)
 
 
-async def send_review_reminders(now: datetime | None = None) -> int:
-    """The scheduled job's body: every relationship with a signed agreement, each in its own
-    transaction acting as its client organization."""
+async def for_each_signed_relationship(work, now: datetime | None = None) -> int:
+    """Run `work(relationship_id, now)` for every relationship with a signed agreement, each in its
+    own transaction acting as its client organization (a scheduled job acts for no one until then).
+    Returns the sum of what the calls return."""
     now = now or datetime.now(timezone.utc)
     async with db.tenant_transaction(None):
         targets = await db.raw("SELECT * FROM pacto_relationships_with_signed_agreement()")
     total = 0
     for target in targets:
         async with db.tenant_transaction(target["client_org"]):
-            total += await remind_relationship(target["relationship_id"], now)
+            total += await work(target["relationship_id"], now)
     return total
+
+
+async def send_review_reminders(now: datetime | None = None) -> int:
+    return await for_each_signed_relationship(remind_relationship, now)
