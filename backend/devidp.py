@@ -21,7 +21,7 @@ from backend.config import ROOT
 from backend.runtime import terminate
 
 IDP_DIR = ROOT / "infra" / "dev-idp"
-READY_TIMEOUT = 20.0
+READY_TIMEOUT = 60.0  # an RSA key is generated at start; on a loaded 2-core machine that has taken >20 s
 STOP_TIMEOUT = 10.0
 READY_MARK = "IDP READY "
 
