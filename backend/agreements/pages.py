@@ -32,10 +32,14 @@ async def _signatures(version_id: UUID) -> dict[str, AgreementSignature]:
 @get("/relationships/{relationship_id:uuid}/agreement")
 async def agreement_tab(request: Request, actor: Actor, relationship_id: UUID) -> Template:
     view = await get_relationship_for(actor, relationship_id)
-    versions = await access.versions_of(relationship_id)
-    in_force = await actions.in_force_on(relationship_id, date.today())
-    return page(request, "agreements/index.html", view=view, tab="agreement", orgs=await sides(view.relationship),
-                versions=versions, in_force=in_force, errors={},
+    return await _index_page(request, view)
+
+
+async def _index_page(request: Request, view, *, errors: dict | None = None, status_code: int = 200) -> Template:
+    versions = await access.versions_of(view.relationship.id)
+    return page(request, "agreements/index.html", status_code=status_code, view=view, tab="agreement",
+                orgs=await sides(view.relationship), versions=versions, errors=errors or {},
+                in_force=await actions.in_force_on(view.relationship.id, date.today()),
                 open_version=next((v for v in versions if v.status in ("draft", "proposed")), None),
                 latest_signed=next((v for v in versions if v.status == "signed"), None))
 
@@ -56,12 +60,7 @@ async def start_draft(request: Request, actor: Actor, relationship_id: UUID, dat
     try:
         version = await actions.do_start_draft(actor=actor, view=view, based_on=based_on)
     except FieldErrors as exc:
-        versions = await access.versions_of(relationship_id)
-        return page(request, "agreements/index.html", status_code=422, view=view, tab="agreement",
-                    orgs=await sides(view.relationship), versions=versions, errors=exc.errors,
-                    in_force=await actions.in_force_on(relationship_id, date.today()),
-                    open_version=next((v for v in versions if v.status in ("draft", "proposed")), None),
-                    latest_signed=next((v for v in versions if v.status == "signed"), None))
+        return await _index_page(request, view, errors=exc.errors, status_code=422)
     return Redirect(path=f"/agreement-versions/{version.id}")
 
 

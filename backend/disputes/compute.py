@@ -52,13 +52,8 @@ def percent_per_day_late(rule: dict, *, line_value: Decimal, days_late: int, cur
     raw = Decimal(days_late) * rate / HUNDRED * line_value
     steps = [Step(lazy("%(days)s days × %(rate)s %% × %(value)s = %(result)s"),
                   {"days": days_late, "rate": rate, "value": (line_value, currency), "result": (cents(raw), currency)})]
-    cap_pct = _d(rule.get("cap_pct"))
-    if cap_pct is not None:
-        cap = cap_pct / HUNDRED * line_value
-        if raw > cap:
-            steps.append(Step(lazy("capped at %(cap)s %% of the line value: %(result)s"),
-                              {"cap": cap_pct, "result": (cents(cap), currency)}))
-            raw = cap
+    raw = _capped(rule, raw, line_value, lazy("capped at %(cap)s %% of the line value: %(result)s"), steps,
+                  currency)
     return _finish(rule, raw, tuple(steps), currency, incident_number)
 
 
@@ -70,14 +65,19 @@ def kpi_service_credit(rule: dict, *, period_value: Decimal, shortfall_points: D
     steps = [Step(lazy("%(points)s points × %(rate)s %% × %(value)s = %(result)s"),
                   {"points": shortfall_points, "rate": rate, "value": (period_value, currency),
                    "result": (cents(raw), currency)})]
-    cap_pct = _d(rule.get("cap_pct"))
-    if cap_pct is not None:
-        cap = cap_pct / HUNDRED * period_value
-        if raw > cap:
-            steps.append(Step(lazy("capped at %(cap)s %% of the period value: %(result)s"),
-                              {"cap": cap_pct, "result": (cents(cap), currency)}))
-            raw = cap
+    raw = _capped(rule, raw, period_value, lazy("capped at %(cap)s %% of the period value: %(result)s"), steps,
+                  currency)
     return _finish(rule, raw, tuple(steps), currency, incident_number)
+
+
+def _capped(rule: dict, raw: Decimal, base: Decimal, message: str, steps: list[Step], currency: str) -> Decimal:
+    """The rule's cap (a % of `base`), noting it in the steps when it applies."""
+    cap_pct = _d(rule.get("cap_pct"))
+    if cap_pct is None or raw <= cap_pct / HUNDRED * base:
+        return raw
+    cap = cap_pct / HUNDRED * base
+    steps.append(Step(message, {"cap": cap_pct, "result": (cents(cap), currency)}))
+    return cap
 
 
 def _finish(rule: dict, raw: Decimal, steps: tuple[Step, ...], currency: str, incident_number: int) -> Penalty:

@@ -6,6 +6,7 @@ from uuid import UUID
 import msgspec
 from litestar import delete, get, patch, post
 
+from backend import db
 from backend.relationships import access, actions, queries
 from backend.relationships.schemas import (
     ContactCreate,
@@ -46,7 +47,24 @@ async def list_relationships(actor: Actor, cursor: UUID | None = None, limit: in
     if cursor:
         ids = [i for i in ids if str(i) > str(cursor)]
     page_ids = ids[:limit]
-    items = [await _read(await access.get_relationship_for(actor, rid)) for rid in page_ids]
+    # One query for the page (ids come from visible_relationship_ids, the same rule as access.py).
+    rows = await db.raw(
+        """
+        SELECT r.*, c.name AS client_name, s.name AS supplier_name, m.role AS my_role
+        FROM relationship r
+        JOIN organization c ON c.id = r.client_org
+        JOIN organization s ON s.id = r.supplier_org
+        LEFT JOIN relationship_member m ON m.relationship = r.id AND m."user" = $2
+        WHERE r.id = ANY($1::uuid[])
+        """, page_ids, actor.user.id)
+    by_id = {row["id"]: row for row in rows}
+    items = [RelationshipRead(
+        id=row["id"], name=row["name"], status=row["status"],
+        side="client" if row["client_org"] == actor.org.id else "supplier",
+        client=OrganizationRef(id=row["client_org"], name=row["client_name"]),
+        supplier=OrganizationRef(id=row["supplier_org"], name=row["supplier_name"]),
+        time_zone=row["time_zone"], currency=row["currency"], start_date=row["start_date"], my_role=row["my_role"],
+    ) for row in (by_id[rid] for rid in page_ids)]
     return RelationshipPage(items=items, next_cursor=str(page_ids[-1]) if len(ids) > limit else None)
 
 
