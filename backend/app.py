@@ -19,6 +19,8 @@ from backend.agreements import api as agreements_api
 from backend.agreements import pages as agreements_pages
 from backend.auth import pages as auth_pages
 from backend.config import STATIC_DIR, settings
+from backend.disputes import api as disputes_api
+from backend.disputes import pages as disputes_pages
 from backend.notifications import devmail
 from backend.notifications import pages as notifications_pages
 from backend.relationships import api as relationships_api
@@ -41,6 +43,8 @@ ROUTES = [
     *sso_pages.routes,
     *agreements_pages.routes,
     *agreements_api.routes,
+    *disputes_pages.routes,
+    *disputes_api.routes,
     *devmail.routes,
     *notifications_pages.routes,
 ]

@@ -15,6 +15,7 @@ from backend.agreements.tables import (
     Requirement,
 )
 from backend.audit.tables import AuditEntry
+from backend.disputes.tables import Deviation, DeviationComment, DeviationEvent, EvidenceFile, PeriodValue
 from backend.notifications.tables import Notification, ReminderSent
 from backend.relationships.tables import Contact, Relationship, RelationshipMember
 from backend.sso.tables import SsoConnection, SsoDomain, SsoIdentity
@@ -26,7 +27,7 @@ APP_CONFIG = AppConfig(
     table_classes=[Organization, User, Invitation, Relationship, RelationshipMember, Contact, AuditEntry,
                    SsoConnection, SsoDomain, SsoIdentity, AgreementVersion, AgreementSignature,
                    Notification, ReminderSent, Requirement, AgreementComment,
-                   CommitmentExecution],
+                   CommitmentExecution, Deviation, DeviationEvent, DeviationComment, EvidenceFile, PeriodValue],
     migration_dependencies=[],
     commands=[],
 )

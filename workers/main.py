@@ -9,14 +9,16 @@ from arq.connections import RedisSettings
 from backend import db, jobs
 from backend.config import settings
 from workers.agreements import commitments_overdue, review_reminders
+from workers.disputes import dispute_deadlines
 from workers.mail import send_email
 
-FUNCTIONS = [send_email, review_reminders, commitments_overdue]
+FUNCTIONS = [send_email, review_reminders, commitments_overdue, dispute_deadlines]
 # Cron times are read in UTC (said explicitly: arq would otherwise use the machine's zone); each
 # job works out "today" in every relationship's own time zone.
 CRON_JOBS = [
     cron(review_reminders, minute={7, 37}, run_at_startup=False, unique=True),
     cron(commitments_overdue, minute={12, 42}, run_at_startup=False, unique=True),
+    cron(dispute_deadlines, second=30, run_at_startup=False, unique=True),  # every minute
 ]
 
 

@@ -16,6 +16,9 @@ JSON_BODIES = {
     ("POST", "/api/v1/relationships/{relationship_id:uuid}/contacts"):
         {"purpose": "quality", "name": "Intruder", "email": "x@otra.example"},
     ("PATCH", "/api/v1/contacts/{contact_id:uuid}"): {"version": 1, "name": "Intruder"},
+    ("POST", "/api/v1/relationships/{relationship_id:uuid}/deviations"):
+        {"type": "other", "occurred_at": "2026-11-01T10:00:00", "description": "Intruder"},
+    ("POST", "/api/v1/deviations/{deviation_id:uuid}/actions"): {"action": "withdraw", "version": 1},
 }
 FORM_BODIES = {
     "/relationships/{relationship_id:uuid}/contacts": {"purpose": "quality", "name": "Intruder",
@@ -33,6 +36,12 @@ FORM_BODIES = {
     "/members/{member_id:uuid}/kickoff": {"kickoff": "1"},
     "/relationships/{relationship_id:uuid}/commitments/{commitment_id:str}/executions": {
         "due_date": "2026-01-01", "executed_on": "2026-01-01", "evidence": "x"},
+    "/relationships/{relationship_id:uuid}/deviations": {"type": "other", "occurred_at": "2026-11-01T10:00",
+                                                         "description": "Intruder"},
+    "/deviations/{deviation_id:uuid}/actions/{action:str}": {"lock": "1", "note": "Intruder"},
+    "/deviations/{deviation_id:uuid}/comments": {"body": "Intruder", "visibility": "shared"},
+    "/relationships/{relationship_id:uuid}/penalties/value": {"period": "2026-11", "invoiced_value": "1",
+                                                              "lock": "0"},
 }
 
 
@@ -57,7 +66,21 @@ async def victims(demo, owner):
     requirement = await owner.fetchval(
         "INSERT INTO requirement (id, relationship, text, answer_text, version, created_at) VALUES"
         " (gen_random_uuid(), $1, 'Requisito secreto de Lácteos', '', 1, now()) RETURNING id", relationship)
+    deviation = await owner.fetchval(
+        "INSERT INTO deviation (id, relationship, number, type, occurred_at, period, description, status,"
+        " waiting_for, created_at, updated_at) VALUES (gen_random_uuid(), $1, 1, 'late_delivery', now(), '2026-11',"
+        " 'Retraso secreto de Envases', 'open', 'supplier', now(), now()) RETURNING id", relationship)
+    await owner.execute(
+        "INSERT INTO deviation_comment (id, deviation, relationship, org, author_name, body, visibility, created_at)"
+        " VALUES (gen_random_uuid(), $1, $2, $3, 'Ana', 'Nota secreta', 'shared', now())", deviation, relationship,
+        demo["orgs"]["Lácteos del Valle"])
+    evidence = await owner.fetchval(
+        "INSERT INTO evidence_file (id, deviation, relationship, org, filename, kind, media_type, size, sha256,"
+        " created_at) VALUES (gen_random_uuid(), $1, $2, $3, 'albaran-secreto.pdf', 'pdf', 'application/pdf', 1,"
+        " 'x', now()) RETURNING id", deviation, relationship, demo["orgs"]["Lácteos del Valle"])
     return {
+        "deviation_id": deviation,
+        "evidence_id": evidence,
         "requirement_id": requirement,
         "version_id": version,
         "connection_id": connection,
@@ -70,7 +93,7 @@ async def victims(demo, owner):
     }
 
 
-SECRETS = ["Requisito secreto", "Planta secreta de Huesca", "Lácteos del Valle IdP", "idp.lacteos.example", "Yoghurt cups and lids", "Envases Norte", "Lácteos del Valle", "Carlos Ruiz", "recepcion@lacteos.example",
+SECRETS = ["Retraso secreto", "Nota secreta", "albaran-secreto", "Requisito secreto", "Planta secreta de Huesca", "Lácteos del Valle IdP", "idp.lacteos.example", "Yoghurt cups and lids", "Envases Norte", "Lácteos del Valle", "Carlos Ruiz", "recepcion@lacteos.example",
            "new@lacteos.example", "bram@envases.example"]
 
 
@@ -99,7 +122,7 @@ async def test_every_id_route_answers_404_to_an_outsider(app, victims, browser, 
             uncovered.append(f"{method} {path} ({', '.join(missing)})")
             continue
         url = path.replace("{key:str}", "locations").replace("{section:str}", "kpis").replace(
-            "{commitment_id:str}", "c1")
+            "{commitment_id:str}", "c1").replace("{action:str}", "withdraw")
         for p in params:
             url = url.replace(f"{{{p}:uuid}}", str(victims[p]))
         if path.startswith("/api/"):
@@ -127,12 +150,17 @@ async def test_every_id_route_answers_404_to_an_outsider(app, victims, browser, 
     assert await owner.fetchval("SELECT count(*) FROM commitment_execution") == 0
     assert await owner.fetchval("SELECT answer FROM requirement") is None
     assert await owner.fetchval("SELECT count(*) FROM relationship_member WHERE kickoff") == 0
+    assert await owner.fetchval("SELECT count(*) FROM deviation") == 1
+    assert await owner.fetchval("SELECT (status, version) FROM deviation") == ("open", 1)
+    assert await owner.fetchval("SELECT count(*) FROM deviation_comment") == 1
+    assert await owner.fetchval("SELECT count(*) FROM period_value") == 0
 
 
 async def test_the_same_routes_work_for_the_owner(app, victims, browser):
     """The walk above would pass if every route were broken; the owner must get 200s."""
     ana = await browser("ana@lacteos.example")
     for path in ["/relationships/{relationship_id:uuid}", "/relationships/{relationship_id:uuid}/contacts",
+                 "/relationships/{relationship_id:uuid}/deviations", "/relationships/{relationship_id:uuid}/penalties",
                  "/relationships/{relationship_id:uuid}/members", "/api/v1/relationships/{relationship_id:uuid}",
                  "/api/v1/contacts/{contact_id:uuid}"]:
         url = path.replace("{relationship_id:uuid}", str(victims["relationship_id"])).replace(
