@@ -129,7 +129,7 @@ def _read(d: Deviation, available: list[str], events: list[DeviationEvent] | Non
         due_at=d.due_at, paused=d.paused_at is not None, proposal=actions._json(d.proposal), outcome=d.outcome,
         outcome_amount=_s(d.outcome_amount),
         penalty=PenaltyRead(status=d.penalty_status, rule=d.penalty_rule, computed=_s(d.penalty_amount),
-                            amount=_s(d.penalty_final if d.penalty_status == "confirmed" else d.penalty_amount),
+                            amount=_s(d.penalty_final if d.penalty_status in ("confirmed", "cancelled") else d.penalty_amount),
                             currency=d.currency,
                             calculation=penalties.explain(d.penalty_steps) if d.penalty_steps else ""),
         available_actions=available, version=d.version,

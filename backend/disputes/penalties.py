@@ -130,9 +130,11 @@ async def recompute_period(relationship_id: UUID, period: str) -> None:
         if rule is None or penalty_status == "none":
             amount, steps, final = None, None, None
         else:
+            # a cancelled incident shows what it would have cost, and frees its place in the grace count
+            rank = ranks.get(row["penalty_rule"], 0) + 1
             if penalty_status != "cancelled":
-                ranks[row["penalty_rule"]] = ranks.get(row["penalty_rule"], 0) + 1
-            penalty = compute_for(rule, row, row["currency"], ranks.get(row["penalty_rule"], 0) or 1)
+                ranks[row["penalty_rule"]] = rank
+            penalty = compute_for(rule, row, row["currency"], rank)
             amount, steps = penalty.amount, steps_to_json(penalty.steps)
             final = final_amount(row, amount, penalty_status)
         if (penalty_status, amount, final) != (row["penalty_status"], row["penalty_amount"], row["penalty_final"]) \

@@ -96,8 +96,10 @@ class Waiting:
         return ((now or datetime.now(timezone.utc)) - self.oldest).days if self.oldest else 0
 
 
-async def waiting_for_me(relationship_sides: dict[UUID, str], now: datetime | None = None) -> dict[UUID, Waiting]:
-    """Per relationship: deviations whose move is the given side's, with ageing."""
+async def waiting_for_me(relationship_sides: dict[UUID, str], *, admin: bool = False,
+                         now: datetime | None = None) -> dict[UUID, Waiting]:
+    """Per relationship: deviations whose move is the given side's (and, for an admin, those in
+    arbitration), with ageing."""
     if not relationship_sides:
         return {}
     now = now or datetime.now(timezone.utc)
@@ -106,6 +108,7 @@ async def waiting_for_me(relationship_sides: dict[UUID, str], now: datetime | No
     rows = await db.raw(
         "SELECT d.relationship, count(*) AS n, count(*) FILTER (WHERE d.due_at < $3) AS overdue,"
         " min(d.updated_at) AS oldest FROM unnest($1::uuid[], $2::text[]) AS me(relationship, side)"
-        " JOIN deviation d ON d.relationship = me.relationship AND d.waiting_for IN (me.side, 'both')"
-        " GROUP BY d.relationship", ids, sides, now)
+        " JOIN deviation d ON d.relationship = me.relationship"
+        " AND (d.waiting_for IN (me.side, 'both') OR ($4 AND d.waiting_for = 'admin'))"
+        " GROUP BY d.relationship", ids, sides, now, admin)
     return {row["relationship"]: Waiting(row["relationship"], row["n"], row["overdue"], row["oldest"]) for row in rows}

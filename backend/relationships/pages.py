@@ -6,6 +6,7 @@ from uuid import UUID
 from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
+from backend.disputes.queries import waiting_for_me
 from backend.relationships import access, actions, queries
 from backend.relationships.tables import CONTACT_PURPOSES, MEMBER_ROLES, Contact
 from backend.tenancy.access import colleagues_of
@@ -28,7 +29,8 @@ def _contact_input(data: dict[str, str]) -> actions.ContactInput:
 @get("/")
 async def dashboard(request: Request, actor: Actor) -> Template:
     cards = await queries.dashboard_cards(actor)
-    return page(request, "relationships/dashboard.html", cards=cards,
+    waiting = await waiting_for_me({card.id: card.side for card in cards if card.may_act}, admin=actor.is_admin)
+    return page(request, "relationships/dashboard.html", cards=cards, waiting=waiting,
                 can_invite_supplier=await may_invite_supplier(actor))
 
 

@@ -26,6 +26,7 @@ class DashboardCard:
     missing_contacts: list[str]
     contacts: int
     members: int
+    may_act: bool = False  # takes the side's moves in disputes
 
 
 async def dashboard_cards(actor: Actor) -> list[DashboardCard]:
@@ -37,6 +38,7 @@ async def dashboard_cards(actor: Actor) -> list[DashboardCard]:
         SELECT r.id, r.name, r.status, r.start_date, r.time_zone,
                CASE WHEN r.client_org = $2 THEN 'client' ELSE 'supplier' END AS side,
                o.name AS counterparty,
+               (SELECT m.role FROM relationship_member m WHERE m.relationship = r.id AND m."user" = $3) AS my_role,
                (SELECT count(*) FROM contact c WHERE c.relationship = r.id) AS contacts,
                (SELECT count(*) FROM relationship_member m WHERE m.relationship = r.id) AS members,
                ARRAY(SELECT DISTINCT c.purpose FROM contact c WHERE c.relationship = r.id AND c.org = $2)
@@ -46,13 +48,16 @@ async def dashboard_cards(actor: Actor) -> list[DashboardCard]:
         WHERE r.id = ANY($1::uuid[])
         ORDER BY r.name
         """,
-        ids, actor.org.id,
+        ids, actor.org.id, actor.user.id,
     )
     return [
         DashboardCard(id=row["id"], name=row["name"], side=row["side"], counterparty=row["counterparty"],
                       status=row["status"], start_date=row["start_date"], time_zone=row["time_zone"],
                       missing_contacts=[p for p in EXPECTED_PURPOSES if p not in row["my_purposes"]],
-                      contacts=row["contacts"], members=row["members"])
+                      contacts=row["contacts"], members=row["members"],
+                      may_act=actor.is_admin or row["my_role"] in (
+                          ("responsable", "manager") if row["side"] == "client"
+                          else ("responsable", "manager", "contributor")))
         for row in rows
     ]
 
