@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 help:
 	@echo "make run    - start Pacto with embedded PostgreSQL and Redis and the demo data"
 	@echo "make test   - run every test (unit, integration, browser), as CI does"
+	@echo "make bench  - benchmarks (not part of make test): prints figures beside same-run ceilings"
 	@echo "make messages - extract translatable strings and update the es/nl catalogs"
 
 $(STAMP): pyproject.toml
@@ -34,6 +35,9 @@ test-e2e: install
 	$(BIN)/python -m e2e.browser ensure
 	$(BIN)/python -m e2e.idp ensure
 	$(BIN)/python -m pytest e2e
+
+bench: install
+	$(BIN)/python -m tests.bench.deviations
 
 messages: install
 	$(BIN)/pybabel extract --ignore-dirs='.* node_modules' --no-location --sort-output -F babel.cfg -k _ -k lazy -o backend/locale/messages.pot .
