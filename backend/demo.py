@@ -253,3 +253,58 @@ async def seed_agreement(admin_url: str) -> bool:
     finally:
         await db.close()
     return True
+
+
+# -- deviations in dispute for the demo agreement -----------------------------------------------
+
+async def seed_disputes(admin_url: str) -> bool:
+    """A few deviations in several states, made through the same actions people take (once)."""
+    from backend.disputes import actions as disputes
+    from backend.disputes.penalties import do_set_period_value
+    from backend.relationships.access import RelationshipView
+    from backend.web.current import Actor
+
+    await db.configure(admin_url, pool=False)
+    try:
+        async with db.tenant_transaction(None):
+            relationship = await Relationship.objects().where(Relationship.name == RELATIONSHIPS[0]["name"]).first()
+            if await db.raw_one("SELECT 1 FROM deviation WHERE relationship = $1", relationship.id):
+                return False
+            if not await db.raw_one("SELECT 1 FROM agreement_version WHERE relationship = $1 AND status = 'signed'",
+                                    relationship.id):
+                return False
+            people = {}
+            for email in ("ana@lacteos.example", "bram@envases.example", "eva@envases.example"):
+                user = await User.objects().where(User.email == email).first()
+                org = await Organization.objects().where(Organization.id == user.org).first()
+                people[email] = Actor(user=user, org=org)
+            client = RelationshipView(relationship, "client", "responsable", True)
+            supplier = RelationshipView(relationship, "supplier", "manager", True)
+            ana, bram, eva = (people[e] for e in ("ana@lacteos.example", "bram@envases.example",
+                                                   "eva@envases.example"))
+
+            async def log(**data):
+                return await disputes.do_log(actor=ana, view=client, relationship=relationship, data=data)
+
+            async def act(actor, view, deviation, action, **data):
+                dv = disputes.DeviationView(deviation, view, actor.is_admin)
+                return await disputes.do_act(actor=actor, dv=dv, action=action, data=data, lock=deviation.version)
+
+            late = await log(type="late_delivery", occurred_at="2026-10-14T11:20", severity="medium",
+                             subject_kind="order_line", subject_ref="PO-2026-0412 / 1", value="12400.00",
+                             days_late="3", description="Delivered on 17 October; promised for the 14th.")
+            await act(bram, supplier, late, "accept", note="Carrier breakdown; accepted.")
+            await log(type="quality_rejection", occurred_at="2026-11-05T08:10", severity="high",
+                      subject_kind="order_line", subject_ref="PO-2026-0477 / 2",
+                      description="1,200 lids rejected at receiving: peel strength below specification.")
+            contested = await log(type="late_delivery", occurred_at="2026-11-10T09:00", severity="medium",
+                                  subject_kind="order_line", subject_ref="PO-2026-0490 / 1", value="5600.00",
+                                  days_late="2", description="Arrived two days late.")
+            await act(eva, RelationshipView(relationship, "supplier", "contributor", True), contested, "contest",
+                      note="The receiving dock moved our slot; see the e-mail of 9 November.")
+            await log(type="documentation", occurred_at="2026-11-12T12:00", severity="low",
+                      description="Certificate of analysis missing from the delivery of 12 November.")
+            await do_set_period_value(actor=ana, view=client, period="2026-10", raw="152000.00", lock=0)
+    finally:
+        await db.close()
+    return True

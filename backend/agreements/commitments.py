@@ -167,12 +167,27 @@ async def flag_overdue_relationship(relationship_id: UUID, now: datetime) -> int
                 uuid4(), relationship_id, kind, due, now)
             if claimed is None:
                 continue
-            await _tell(relationship, obligation, due)
+            proposed = await _propose_deviation(relationship, obligation, due, now)
+            await _tell(relationship, obligation, due, proposed)
             flagged += 1
     return flagged
 
 
-async def _tell(relationship: Relationship, obligation: Obligation, due: date) -> None:
+async def _propose_deviation(relationship: Relationship, obligation: Obligation, due: date, now: datetime):
+    """A missed supplier commitment becomes a proposed deviation, for the client to confirm or dismiss."""
+    from backend.disputes.actions import do_log
+
+    if obligation.commitment["owing_party"] != "supplier":
+        return None  # deviations are the client's to log against its supplier
+    return await do_log(actor=None, view=None, relationship=relationship, source="worker",
+                        source_key=f"commitment:{obligation.commitment['id']}:{due.isoformat()}", now=now,
+                        data={"type": "commitment_missed", "occurred_at": f"{due.isoformat()}T23:59",
+                              "subject_kind": "commitment", "subject_ref": obligation.commitment["id"],
+                              "severity": "medium",
+                              "description": obligation.commitment["text"][:3000]})
+
+
+async def _tell(relationship: Relationship, obligation: Obligation, due: date, proposed=None) -> None:
     owing = obligation.commitment["owing_party"]
     other = "supplier" if owing == "client" else "client"
     other_org = relationship.supplier_org if other == "supplier" else relationship.client_org
@@ -192,8 +207,10 @@ async def _tell(relationship: Relationship, obligation: Obligation, due: date) -
             body = i18n.gettext("No execution was recorded for this due date. It can be logged as a deviation.")
         finally:
             i18n._locale.reset(token)
+        # the client's responsable goes straight to the proposed deviation, to confirm or dismiss it
+        to = f"/deviations/{proposed.id}" if proposed is not None and recipient["org"] == other_org else link
         await notify(user_id=recipient["id"], org_id=recipient["org"], relationship_id=relationship.id,
-                     kind="commitment_missed", title=title, body=body, link=link)
+                     kind="commitment_missed", title=title, body=body, link=to)
     for email in sorted(emails):
         mail.queue(email, "commitment_missed", relationship=relationship.name, due=due,
                    text=obligation.commitment["text"], link=link)

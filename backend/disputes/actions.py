@@ -208,7 +208,7 @@ async def do_log(*, actor: Actor | None, view: RelationshipView | None, data: di
     if kind == "kpi_shortfall" and subject_kind != "kpi" and "subject_ref" not in errors:
         errors["subject_kind"] = _("A KPI shortfall names the KPI concerned.")
     figures = {"value": value, "days_late": days_late, "shortfall_points": points}
-    for name in penalties.needs(rule):
+    for name in penalties.needs(rule) if source == "person" else ():  # a proposal is completed by a person
         if figures[name] is None and name not in errors:
             errors[name] = _("The agreement's penalty rule for this type needs this figure.")
     if errors:
@@ -521,8 +521,9 @@ async def _tell(d: Deviation, relationship: Relationship, action: str, *, actor:
                 escalated_to: int | None = None) -> None:
     """The other side's responsable, the deviation's owner and, at an escalation, the level's
     contacts of both sides: in-app (those who are users) and by e-mail. Never the actor."""
-    # a person's move concerns the other side; a worker's move concerns both
-    if side == CLIENT:
+    # a person's move concerns the other side; a worker's move concerns both, except a proposal,
+    # which is the client's to confirm
+    if side == CLIENT or action == "propose":
         target_orgs = [relationship.supplier_org]
     elif side == SUPPLIER:
         target_orgs = [relationship.client_org]

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import quote
 from datetime import datetime, timezone
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.response import File, Redirect, Template
+from litestar.response import Redirect, Stream, Template
 
 from backend.agreements.actions import content_of, in_force_on
 from backend.agreements.sections import DEVIATION_TYPES, FORMULAS, KPI_LABELS
 from backend.agreements.tables import AgreementVersion
-from backend.config import settings
-from backend.disputes import actions, evidence, penalties, queries, workflow
+from backend.disputes import actions, evidence, penalties, queries, storage, workflow
 from backend.disputes.deadlines import business_days_left, parse_holidays
 from backend.disputes.tables import DeviationEvent, EvidenceFile, PeriodValue
 from backend.relationships.access import RelationshipView, get_relationship_for
@@ -141,27 +141,40 @@ async def deviation_page(request: Request, actor: Actor, deviation_id: UUID) -> 
     return await _detail(request, actor, await actions.get_deviation_for(actor, deviation_id))
 
 
-def _folder(relationship_id: UUID):
-    return settings().data_dir / "evidence" / str(relationship_id)
+def _key(relationship_id: UUID, evidence_id: UUID) -> str:
+    return f"{relationship_id}/{evidence_id}"
 
 
 async def _store_uploads(uploads: list[UploadFile], relationship_id: UUID) -> list[evidence.StoredEvidence]:
-    stored = []
+    """Stream each upload to a checked local file, then keep it in the configured store. A refusal
+    (or any failure) keeps nothing of the batch."""
+    store = storage.current()
+    stored: list[evidence.StoredEvidence] = []
+    kept: list[str] = []
     try:
         for upload in uploads:
             async def chunks(upload=upload):
                 while chunk := await upload.read(65536):
                     yield chunk
-            stored.append(await evidence.store(chunks(), filename=upload.filename, folder=_folder(relationship_id)))
-    except evidence.EvidenceRefused:
-        _discard(stored)
+            item = await evidence.store(chunks(), filename=upload.filename, folder=store.staging(str(relationship_id)))
+            stored.append(item)
+            await store.keep(item, _key(relationship_id, item.id))
+            kept.append(_key(relationship_id, item.id))
+    except BaseException:
+        for item in stored:
+            item.path.unlink(missing_ok=True)
+        await _discard_keys(kept)
         raise
     return stored
 
 
-def _discard(stored: list[evidence.StoredEvidence]) -> None:
-    for item in stored:
-        item.path.unlink(missing_ok=True)
+async def _discard_keys(keys: list[str]) -> None:
+    for key in keys:
+        await storage.current().discard(key)
+
+
+async def _discard(stored: list[evidence.StoredEvidence], relationship_id: UUID) -> None:
+    await _discard_keys([_key(relationship_id, item.id) for item in stored])
 
 
 def _uploads(form) -> list[UploadFile]:
@@ -186,14 +199,14 @@ async def act(request: Request, actor: Actor, deviation_id: UUID, action: str) -
         return await _detail(request, actor, dv, errors={"evidence": str(exc)}, failed=action, form=data,
                              status_code=422)
     except FieldErrors as exc:
-        _discard(stored)
+        await _discard(stored, dv.deviation.relationship)
         return await _detail(request, actor, dv, errors=exc.errors, failed=action, form=data, status_code=422)
     except Conflict:
-        _discard(stored)
+        await _discard(stored, dv.deviation.relationship)
         fresh = await actions.get_deviation_for(actor, deviation_id)
         return await _detail(request, actor, fresh, conflict=True, status_code=409)
     except BaseException:
-        _discard(stored)
+        await _discard(stored, dv.deviation.relationship)
         raise
     return Redirect(path=f"/deviations/{deviation_id}")
 
@@ -216,22 +229,24 @@ async def upload_evidence(request: Request, actor: Actor, deviation_id: UUID) ->
         for item in stored:
             await actions.add_evidence(actor=actor, dv=dv, stored=item)
     except BaseException:
-        _discard(stored)
+        await _discard(stored, dv.deviation.relationship)
         raise
     return Redirect(path=f"/deviations/{deviation_id}#evidence")
 
 
-@get("/evidence/{evidence_id:uuid}")
-async def download_evidence(actor: Actor, evidence_id: UUID) -> File:
+@get("/evidence/{evidence_id:uuid}", opt={"stream_through": True})
+async def download_evidence(actor: Actor, evidence_id: UUID) -> Stream:
     item = await EvidenceFile.objects().where(EvidenceFile.id == evidence_id).first()
     if item is None:
         raise not_found()
     await get_relationship_for(actor, item.relationship)
-    path = _folder(item.relationship) / str(item.id)
-    if not path.exists():
+    key = _key(item.relationship, item.id)
+    store = storage.current()
+    if not await store.exists(key):
         raise not_found()
-    return File(path=path, filename=item.filename, media_type=item.media_type, content_disposition_type="attachment",
-                headers={"X-Content-Type-Options": "nosniff"})
+    return Stream(store.chunks(key), media_type=item.media_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(item.filename)}",
+        "Content-Length": str(item.size), "X-Content-Type-Options": "nosniff"})
 
 
 @post("/deviations/{deviation_id:uuid}/comments")

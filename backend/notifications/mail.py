@@ -45,6 +45,9 @@ def queue(to: str, template: str, *, locale: str | None = None, **context) -> No
     subject, body = render(template, locale, **context)
 
     async def enqueue() -> None:
+        if jobs.redis() is None:  # a command without a queue (the demo seed): written to the log instead
+            log.info("e-mail to %s (no queue configured): %s\n%s", to, subject, body)
+            return
         await jobs.enqueue("send_email", to, subject, body)
 
     db.after_commit(enqueue)

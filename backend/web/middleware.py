@@ -121,8 +121,12 @@ def tenant_middleware(app: ASGIApp) -> ASGIApp:
             unread = await unread_count(user.id) if user else 0
             scope["pacto"] = RequestContext(session=session, user=user, org=org, locale=locale, unread=unread)
             token = i18n.set_locale(locale)
+            # A download that only reads (opt `stream_through`) streams as it goes: holding its body
+            # would keep a streamed response from ever completing.
+            handler = scope.get("route_handler")
+            through = scope["method"] in ("GET", "HEAD") and handler is not None and handler.opt.get("stream_through")
             try:
-                await app(scope, receive, hold)
+                await app(scope, receive, send if through else hold)
             finally:
                 i18n._locale.reset(token)
             # A handler that refused something may still keep its audit entry of the refusal.

@@ -65,11 +65,20 @@ async def test_missed_due_dates_are_flagged_once_to_owner_and_other_side(app, de
     now = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
     assert await flag_overdue_commitments(now) == 1
     assert await flag_overdue_commitments(now) == 0
-    rows = await owner.fetch("SELECT u.email, n.kind FROM notification n JOIN app_user u ON u.id = n.\"user\""
-                             " ORDER BY u.email")
+    rows = await owner.fetch("SELECT u.email, n.kind, n.link FROM notification n JOIN app_user u ON u.id = n.\"user\""
+                             " WHERE n.kind = 'commitment_missed' ORDER BY u.email")
     # the owner (Eva's contact is linked to her user) and the client's responsable
     assert [(r["email"], r["kind"]) for r in rows] == [("ana@lacteos.example", "commitment_missed"),
                                                        ("eva@envases.example", "commitment_missed")]
+    # the missed supplier commitment is proposed as a deviation, once, for the client to confirm;
+    # the client's notification leads to it
+    proposed = await owner.fetch("SELECT id, status, source, type, waiting_for, subject_label FROM deviation")
+    assert [(p["status"], p["source"], p["type"], p["waiting_for"], p["subject_label"]) for p in proposed] == [
+        ("proposed", "worker", "commitment_missed", "client", "Quality audit report")]
+    assert rows[0]["link"] == f"/deviations/{proposed[0]['id']}" and rows[1]["link"] == "/commitments#c-audit"
     before = datetime(2026, 2, 28, 9, 0, tzinfo=timezone.utc)
     await owner.execute("DELETE FROM reminder_sent")
     assert await flag_overdue_commitments(before) == 0  # not missed yet
+    await owner.execute("DELETE FROM reminder_sent")
+    assert await flag_overdue_commitments(now) == 1
+    assert await owner.fetchval("SELECT count(*) FROM deviation") == 1  # proposed once, however often flagged

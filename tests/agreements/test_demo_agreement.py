@@ -21,3 +21,20 @@ async def test_demo_agreement_is_signed_valid_and_seeded_once(demo, database, ow
     ana = await browser("ana@lacteos.example")
     api = (await ana.get(f"/api/v1/relationships/{version['relationship']}/agreement?at=2026-06-01")).json()
     assert api["number"] == 1 and len(api["content"]["kpis"]) == 4
+
+
+async def test_demo_disputes_are_made_by_the_real_actions_once(demo, database, owner, app, browser):
+    assert await demo_data.seed_disputes(database.admin_url) is False  # no signed agreement yet
+    await demo_data.seed_agreement(database.admin_url)
+    assert await demo_data.seed_disputes(database.admin_url) is True
+    assert await demo_data.seed_disputes(database.admin_url) is False
+    rows = await owner.fetch("SELECT number, status, penalty_status FROM deviation ORDER BY number")
+    assert [(r["status"], r["penalty_status"]) for r in rows] == [
+        ("accepted", "confirmed"), ("open", "none"), ("contested", "pending"), ("open", "none")]
+    assert await owner.fetchval("SELECT count(*) FROM audit_entry WHERE action LIKE 'deviation.%'") == 6
+    ana = await browser("ana@lacteos.example")
+    relationship = await owner.fetchval("SELECT relationship FROM deviation LIMIT 1")
+    ledger = (await ana.get(f"/api/v1/relationships/{relationship}/penalties?period=2026-10")).json()
+    # the first two late deliveries of a month are free under the demo's rule
+    assert ledger["lines"][0]["calculation"].endswith("incident 1 of 2 free in the period: 0")
+    assert ledger["invoiced_value"] == "152000.00"

@@ -124,6 +124,7 @@ async def test_each_allowed_move_lands_where_the_design_says(app, demo, agreemen
 
 async def test_two_people_at_once_one_wins_the_other_is_told(app, demo, agreement, browser, owner):
     rel = agreement["relationship"]
+    await owner.execute("UPDATE app_user SET locale = 'en' WHERE email = $1", EVA)  # to read the message
     ana, bram, eva = await browser(ANA), await browser(BRAM), await browser(EVA)
     deviation = await log(ana, rel)
     await bram.get(f"/deviations/{deviation}")
@@ -137,7 +138,7 @@ async def test_two_people_at_once_one_wins_the_other_is_told(app, demo, agreemen
     assert "Someone else acted on this deviation a moment ago" in loser.text
     status = await owner.fetchval("SELECT status FROM deviation")
     assert status in ("accepted", "contested")
-    assert status in loser.text.lower()  # the current state is shown
+    assert f'id="status">{status.capitalize()}' in loser.text  # the current state is shown
     assert await owner.fetchval("SELECT count(*) FROM deviation_event WHERE action IN ('accept', 'contest')") == 1
     # a stale lock through the API is a 409 problem too
     stale = await bram.request("POST", f"/api/v1/deviations/{deviation}/actions",
@@ -208,3 +209,22 @@ async def test_private_comments_never_reach_the_other_company(app, demo, agreeme
     assert ("Nuestra nota interna 42" in (await ana.get(f"/deviations/{deviation}")).text)
     audit = await owner.fetchval("SELECT details::text FROM audit_entry WHERE action = 'deviation.commented'")
     assert ("Nuestra nota interna 42" in audit) == (visibility == "shared")
+
+
+async def test_a_worker_proposal_waits_for_the_client_to_confirm(app, demo, agreement, browser, owner):
+    from backend.agreements.commitments import flag_overdue_commitments
+
+    now = datetime(2026, 1, 7, 9, 0, tzinfo=timezone.utc)  # the weekly call of Monday 5 January was missed
+    assert await flag_overdue_commitments(now) == 1
+    deviation = await owner.fetchrow("SELECT id, status, due_at, penalty_status FROM deviation")
+    assert (deviation["status"], deviation["due_at"], deviation["penalty_status"]) == ("proposed", None, "none")
+    ana, bram = await browser(ANA), await browser(BRAM)
+    page = await ana.get(f"/deviations/{deviation['id']}")
+    assert "Proposed, to confirm" in page.text and "Phone the dock one hour before each delivery" in page.text
+    assert "Confirm" in page.text and "Dismiss" in page.text
+    assert "Nothing is waiting for you here." in (await bram.get(f"/deviations/{deviation['id']}")).text
+    confirmed = await ana.request("POST", f"/api/v1/deviations/{deviation['id']}/actions",
+                                  json={"action": "confirm", "version": 1})
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "open"
+    assert confirmed.json()["waiting_for"] == "supplier" and confirmed.json()["due_at"]
+    assert await owner.fetchval("SELECT logged_by FROM deviation") == demo["users"][ANA]
