@@ -23,6 +23,8 @@ from backend.disputes import api as disputes_api
 from backend.disputes import pages as disputes_pages
 from backend.notifications import devmail
 from backend.notifications import pages as notifications_pages
+from backend.operations import api as operations_api
+from backend.operations import pages as operations_pages
 from backend.relationships import api as relationships_api
 from backend.relationships import pages as relationships_pages
 from backend.schema import check_app_role
@@ -45,6 +47,8 @@ ROUTES = [
     *agreements_api.routes,
     *disputes_pages.routes,
     *disputes_api.routes,
+    *operations_api.routes,
+    *operations_pages.routes,
     *devmail.routes,
     *notifications_pages.routes,
 ]

@@ -16,7 +16,8 @@ def redis() -> ArqRedis | None:
     return _pool
 
 
-async def enqueue(function: str, *args, _job_id: str | None = None, **kwargs) -> None:
+async def enqueue(function: str, *args, _job_id: str | None = None, **kwargs) -> bool:
+    """False when a job with this id is already queued or running (arq's deduplication)."""
     if _pool is None:
         raise RuntimeError("job queue not configured")
-    await _pool.enqueue_job(function, *args, _job_id=_job_id, **kwargs)
+    return await _pool.enqueue_job(function, *args, _job_id=_job_id, **kwargs) is not None

@@ -17,6 +17,7 @@ from backend.agreements.tables import (
 from backend.audit.tables import AuditEntry
 from backend.disputes.tables import Deviation, DeviationComment, DeviationEvent, EvidenceFile, PeriodValue
 from backend.notifications.tables import Notification, ReminderSent
+from backend.operations.tables import Delivery, Forecast, Invoice, KpiValue, OrderLine, PurchaseOrder
 from backend.relationships.tables import Contact, Relationship, RelationshipMember
 from backend.sso.tables import SsoConnection, SsoDomain, SsoIdentity
 from backend.tenancy.tables import Invitation, Organization, User
@@ -27,7 +28,8 @@ APP_CONFIG = AppConfig(
     table_classes=[Organization, User, Invitation, Relationship, RelationshipMember, Contact, AuditEntry,
                    SsoConnection, SsoDomain, SsoIdentity, AgreementVersion, AgreementSignature,
                    Notification, ReminderSent, Requirement, AgreementComment,
-                   CommitmentExecution, Deviation, DeviationEvent, DeviationComment, EvidenceFile, PeriodValue],
+                   CommitmentExecution, Deviation, DeviationEvent, DeviationComment, EvidenceFile, PeriodValue,
+                   PurchaseOrder, OrderLine, Delivery, Invoice, Forecast, KpiValue],
     migration_dependencies=[],
     commands=[],
 )

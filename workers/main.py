@@ -3,22 +3,26 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from arq import cron
+from arq import cron, func
 from arq.connections import RedisSettings
 
 from backend import db, jobs
 from backend.config import settings
 from workers.agreements import commitments_overdue, review_reminders
 from workers.disputes import dispute_deadlines
+from workers.kpis import recompute_kpis, reconcile_kpis
 from workers.mail import send_email
 
-FUNCTIONS = [send_email, review_reminders, commitments_overdue, dispute_deadlines]
+# recompute_kpis keeps no result: its job id (one per relationship) must be free again once it ran.
+FUNCTIONS = [send_email, review_reminders, commitments_overdue, dispute_deadlines,
+             func(recompute_kpis, keep_result=0), reconcile_kpis]
 # Cron times are read in UTC (said explicitly: arq would otherwise use the machine's zone); each
 # job works out "today" in every relationship's own time zone.
 CRON_JOBS = [
     cron(review_reminders, minute={7, 37}, run_at_startup=False, unique=True),
     cron(commitments_overdue, minute={12, 42}, run_at_startup=False, unique=True),
     cron(dispute_deadlines, second=30, run_at_startup=False, unique=True),  # every minute
+    cron(reconcile_kpis, hour={2}, minute={15}, run_at_startup=False, unique=True),  # nightly, 02:15 UTC
 ]
 
 

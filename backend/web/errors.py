@@ -41,6 +41,14 @@ def not_found() -> NotFoundException:
     return NotFoundException(detail="Not found")
 
 
+class RowErrors(Exception):
+    """Invalid rows of bulk input: [{"row": n, "field": name, "message": text}], rows from 1."""
+
+    def __init__(self, errors: list[dict]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
 class FieldErrors(Exception):
     """Invalid input: {field: message}, with an optional row for bulk input."""
 
@@ -88,6 +96,12 @@ def field_errors_handler(request: Request, exc: FieldErrors) -> Response:
                    errors=errors)
 
 
+def row_errors_handler(request: Request, exc: RowErrors) -> Response:
+    rows = sorted({e["row"] for e in exc.errors})
+    return problem(422, _("Invalid input"), _("%(n)s rows were rejected; nothing was saved.", n=len(rows)),
+                   errors=exc.errors)
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if _is_api(request):
@@ -128,5 +142,6 @@ def _detail(status: int) -> str:
 exception_handlers = {
     HTTPException: http_exception_handler,
     FieldErrors: field_errors_handler,
+    RowErrors: row_errors_handler,
     HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
 }

@@ -19,6 +19,14 @@ JSON_BODIES = {
     ("POST", "/api/v1/relationships/{relationship_id:uuid}/deviations"):
         {"type": "other", "occurred_at": "2026-11-01T10:00:00", "description": "Intruder"},
     ("POST", "/api/v1/deviations/{deviation_id:uuid}/actions"): {"action": "withdraw", "version": 1},
+    ("POST", "/api/v1/relationships/{relationship_id:uuid}/orders"): {"orders": [
+        {"external_id": "X-1", "ordered_at": "2026-11-01T08:00:00Z", "lines": [
+            {"external_id": "X-1/1", "item_code": "X", "qty_ordered": "1", "promised_date": "2026-11-10"}]}]},
+    ("POST", "/api/v1/relationships/{relationship_id:uuid}/deliveries"): {"deliveries": []},
+    ("POST", "/api/v1/relationships/{relationship_id:uuid}/invoices"): {"invoices": [
+        {"external_id": "X-1", "amount": "1", "issued_on": "2026-11-01", "due_date": "2026-11-30"}]},
+    ("POST", "/api/v1/relationships/{relationship_id:uuid}/forecasts"): {"forecasts": [
+        {"external_id": "X-1", "item_code": "X", "period": "2026-11", "qty": "1"}]},
 }
 FORM_BODIES = {
     "/relationships/{relationship_id:uuid}/contacts": {"purpose": "quality", "name": "Intruder",
@@ -154,6 +162,8 @@ async def test_every_id_route_answers_404_to_an_outsider(app, victims, browser, 
     assert await owner.fetchval("SELECT (status, version) FROM deviation") == ("open", 1)
     assert await owner.fetchval("SELECT count(*) FROM deviation_comment") == 1
     assert await owner.fetchval("SELECT count(*) FROM period_value") == 0
+    for table in ("purchase_order", "order_line", "invoice", "forecast", "kpi_dirty"):
+        assert await owner.fetchval(f"SELECT count(*) FROM {table}") == 0, table
 
 
 async def test_the_same_routes_work_for_the_owner(app, victims, browser):
@@ -161,6 +171,7 @@ async def test_the_same_routes_work_for_the_owner(app, victims, browser):
     ana = await browser("ana@lacteos.example")
     for path in ["/relationships/{relationship_id:uuid}", "/relationships/{relationship_id:uuid}/contacts",
                  "/relationships/{relationship_id:uuid}/deviations", "/relationships/{relationship_id:uuid}/penalties",
+                 "/relationships/{relationship_id:uuid}/scorecard",
                  "/relationships/{relationship_id:uuid}/members", "/api/v1/relationships/{relationship_id:uuid}",
                  "/api/v1/contacts/{contact_id:uuid}"]:
         url = path.replace("{relationship_id:uuid}", str(victims["relationship_id"])).replace(

@@ -1,0 +1,303 @@
+"""Bulk ingestion of operational rows: every row validated first (errors name the row and the
+field), then all written in one statement per table as an upsert on the external id, so a file
+is taken whole or not at all and sending it again changes nothing. The months touched are marked
+for the KPI workers."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from backend import db, jobs
+from backend.audit.actions import record
+from backend.relationships.access import RelationshipView
+from backend.web.current import Actor
+from backend.web.errors import Forbidden, RowErrors
+from backend.web.i18n import gettext as _
+
+MAX_ROWS = 1_000_000
+MAX_ERRORS = 200
+
+
+class Reader:
+    """Reads one row's fields, collecting errors instead of stopping at the first."""
+
+    def __init__(self, row: dict, number: int, errors: list[dict], tz: str) -> None:
+        self.row, self.index, self.errors, self.tz = row, number, errors, tz
+
+    def fail(self, name: str, message: str) -> None:
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append({"row": self.index, "field": name, "message": message})
+
+    def raw(self, name: str) -> str:
+        value = self.row.get(name)
+        return "" if value is None else str(value).strip()
+
+    def text(self, name: str, required: bool = True, limit: int = 100) -> str:
+        value = self.raw(name)
+        if required and not value:
+            self.fail(name, _("This field is required."))
+        elif len(value) > limit:
+            self.fail(name, _("Use at most %(n)s characters.", n=limit))
+        return value
+
+    def number(self, name: str, required: bool = True, minimum: Decimal = Decimal(0)) -> Decimal | None:
+        value = self.raw(name)
+        if not value:
+            if required:
+                self.fail(name, _("This field is required."))
+            return None
+        try:
+            number = Decimal(value)
+            if not number.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            self.fail(name, _("Enter a number, like 12.5."))
+            return None
+        if number < minimum:
+            self.fail(name, _("Use a value of at least %(n)s.", n=minimum))
+        return number
+
+    def day(self, name: str, required: bool = True) -> date | None:
+        value = self.raw(name)
+        if not value:
+            if required:
+                self.fail(name, _("This field is required."))
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(name, _("Enter a date as YYYY-MM-DD."))
+            return None
+
+    def moment(self, name: str) -> datetime | None:
+        """A date-time; without an offset it is read in the relationship's time zone."""
+        value = self.raw(name)
+        if not value:
+            self.fail(name, _("This field is required."))
+            return None
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(name, _("Enter a date and time as YYYY-MM-DDTHH:MM (ISO 8601)."))
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(self.tz))
+        return moment.astimezone(timezone.utc)
+
+    def flag(self, name: str) -> bool:
+        value = self.raw(name).lower()
+        if value in ("", "0", "false", "no", "n"):
+            return False
+        if value in ("1", "true", "yes", "y"):
+            return True
+        self.fail(name, _("Use true or false."))
+        return False
+
+
+def _may_ingest(actor: Actor, view: RelationshipView) -> None:
+    if not view.can_write:
+        raise Forbidden()
+
+
+def _months(days) -> list[date]:
+    return sorted({d.replace(day=1) for d in days if d is not None})
+
+
+async def _finish(actor: Actor, view: RelationshipView, kind: str, count: int, months: list[date]) -> dict:
+    rel = view.relationship.id
+    if months:
+        # DO UPDATE, not DO NOTHING: it locks a mark already there, so a recompute that is taking
+        # it waits for this batch to commit and then reads its rows.
+        await db.raw("INSERT INTO kpi_dirty (relationship, period_start) SELECT $1, unnest($2::date[])"
+                     " ON CONFLICT (relationship, period_start) DO UPDATE SET period_start = EXCLUDED.period_start",
+                     rel, months)
+
+        async def enqueue() -> None:
+            # One queued job per relationship is enough (it reads every marked month when it runs);
+            # when that job is already running it may have looked before this batch, so a second
+            # one follows it, and only if both are busy does a third run.
+            for job_id in (f"kpi:{rel}", f"kpi:{rel}:next"):
+                if await jobs.enqueue("recompute_kpis", str(rel), _job_id=job_id):
+                    return
+            await jobs.enqueue("recompute_kpis", str(rel))
+
+        db.after_commit(enqueue)
+    await record(f"operations.{kind}_ingested", actor=actor, relationship_id=rel, target_type=kind,
+                 target_id=rel, target_label=kind, details={"rows": count, "months": [m.isoformat() for m in months]})
+    return {"rows": count, "months": [m.strftime("%Y-%m") for m in months]}
+
+
+def _check_size(rows: list) -> None:
+    if len(rows) > MAX_ROWS:
+        raise RowErrors([{"row": MAX_ROWS + 1, "field": "", "message": _("Send at most %(n)s rows at once.",
+                                                                         n=MAX_ROWS)}])
+
+
+def _unique(values: list[str], name: str, errors: list[dict], offset: int = 1) -> None:
+    seen: dict[str, int] = {}
+    for index, value in enumerate(values):
+        if value and value in seen and len(errors) < MAX_ERRORS:
+            errors.append({"row": index + offset, "field": name,
+                           "message": _("The same external id is already in row %(n)s.", n=seen[value] + offset)})
+        seen.setdefault(value, index)
+
+
+async def ingest_orders(*, actor: Actor, view: RelationshipView, orders: list[dict[str, Any]]) -> dict:
+    """Orders with their lines. Rows are numbered by line (an order without lines is one row)."""
+    _may_ingest(actor, view)
+    tz = view.relationship.time_zone
+    errors: list[dict] = []
+    order_rows, line_rows, number = [], [], 0
+    for order in orders:
+        number += 1
+        head = Reader(order, number, errors, tz)
+        external, ordered_at = head.text("external_id"), head.moment("ordered_at")
+        order_rows.append((external, ordered_at))
+        lines = order.get("lines") or []
+        if not isinstance(lines, list) or not lines:
+            head.fail("lines", _("An order needs at least one line."))
+            continue
+        for index, line in enumerate(lines):
+            if index:
+                number += 1
+            r = Reader(line if isinstance(line, dict) else {}, number, errors, tz)
+            line_rows.append((external, r.text("external_id"), r.text("item_code"), r.number("qty_ordered"),
+                              r.number("unit_price", required=False), r.day("promised_date"),
+                              r.text("location", required=False, limit=200)))
+    _check_size(line_rows)
+    _unique([o[0] for o in order_rows], "external_id", errors)
+    _unique([line[1] for line in line_rows], "external_id", errors)
+    if errors:
+        raise RowErrors(errors)
+    rel, now = view.relationship.id, datetime.now(timezone.utc)
+    await db.raw(
+        "INSERT INTO purchase_order (id, relationship, external_id, ordered_at, updated_at)"
+        " SELECT gen_random_uuid(), $1, e, o, $4 FROM unnest($2::text[], $3::timestamptz[]) AS t(e, o)"
+        " ON CONFLICT (relationship, external_id) DO UPDATE SET ordered_at = EXCLUDED.ordered_at,"
+        " updated_at = EXCLUDED.updated_at WHERE purchase_order.ordered_at IS DISTINCT FROM EXCLUDED.ordered_at",
+        rel, [o[0] for o in order_rows], [o[1] for o in order_rows], now)
+    previous = await db.raw("SELECT promised_date FROM order_line WHERE relationship = $1 AND external_id = ANY($2)",
+                            rel, [line[1] for line in line_rows])
+    await db.raw(
+        "INSERT INTO order_line (id, relationship, purchase_order, external_id, item_code, qty_ordered, unit_price,"
+        " promised_date, location, updated_at)"
+        " SELECT gen_random_uuid(), $1, o.id, t.e, t.i, t.q, t.p, t.d, t.l, $9"
+        " FROM unnest($2::text[], $3::text[], $4::text[], $5::numeric[], $6::numeric[], $7::date[], $8::text[])"
+        "   AS t(oe, e, i, q, p, d, l)"
+        " JOIN purchase_order o ON o.relationship = $1 AND o.external_id = t.oe"
+        " ON CONFLICT (relationship, external_id) DO UPDATE SET purchase_order = EXCLUDED.purchase_order,"
+        " item_code = EXCLUDED.item_code, qty_ordered = EXCLUDED.qty_ordered, unit_price = EXCLUDED.unit_price,"
+        " promised_date = EXCLUDED.promised_date, location = EXCLUDED.location, updated_at = EXCLUDED.updated_at",
+        rel, *[list(column) for column in zip(*line_rows)], now) if line_rows else None
+    months = _months([line[5] for line in line_rows] + [p["promised_date"] for p in previous])
+    return await _finish(actor, view, "orders", len(line_rows), months)
+
+
+async def ingest_deliveries(*, actor: Actor, view: RelationshipView, deliveries: list[dict[str, Any]]) -> dict:
+    _may_ingest(actor, view)
+    _check_size(deliveries)
+    tz, errors, rows = view.relationship.time_zone, [], []
+    for number, item in enumerate(deliveries, start=1):
+        r = Reader(item if isinstance(item, dict) else {}, number, errors, tz)
+        delivered, rejected = r.number("qty_delivered"), r.number("qty_rejected", required=False) or Decimal(0)
+        if delivered is not None and rejected > delivered:
+            r.fail("qty_rejected", _("Cannot exceed the quantity delivered."))
+        rows.append((r.text("external_id"), r.text("line_external_id"), r.moment("delivered_at"), delivered, rejected))
+    _unique([row[0] for row in rows], "external_id", errors)
+    rel = view.relationship.id
+    lines = {row["external_id"]: (row["id"], row["promised_date"]) for row in await db.raw(
+        "SELECT id, external_id, promised_date FROM order_line WHERE relationship = $1 AND external_id = ANY($2)",
+        rel, list({row[1] for row in rows if row[1]}))}
+    for number, row in enumerate(rows, start=1):
+        if row[1] and row[1] not in lines and len(errors) < MAX_ERRORS:
+            errors.append({"row": number, "field": "line_external_id",
+                           "message": _("No order line with this external id; send the order first.")})
+    if errors:
+        raise RowErrors(sorted(errors, key=lambda e: e["row"]))
+    previous = await db.raw(
+        "SELECT l.promised_date FROM delivery d JOIN order_line l ON l.id = d.order_line"
+        " WHERE d.relationship = $1 AND d.external_id = ANY($2)", rel, [row[0] for row in rows])
+    now = datetime.now(timezone.utc)
+    if rows:
+        await db.raw(
+            "INSERT INTO delivery (id, relationship, order_line, external_id, delivered_at, qty_delivered,"
+            " qty_rejected, updated_at)"
+            " SELECT gen_random_uuid(), $1, t.l, t.e, t.d, t.q, t.r, $7"
+            " FROM unnest($2::text[], $3::uuid[], $4::timestamptz[], $5::numeric[], $6::numeric[]) AS t(e, l, d, q, r)"
+            " ON CONFLICT (relationship, external_id) DO UPDATE SET order_line = EXCLUDED.order_line,"
+            " delivered_at = EXCLUDED.delivered_at, qty_delivered = EXCLUDED.qty_delivered,"
+            " qty_rejected = EXCLUDED.qty_rejected, updated_at = EXCLUDED.updated_at",
+            rel, [r[0] for r in rows], [lines[r[1]][0] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
+            [r[4] for r in rows], now)
+    months = _months([lines[r[1]][1] for r in rows] + [p["promised_date"] for p in previous])
+    return await _finish(actor, view, "deliveries", len(rows), months)
+
+
+async def ingest_invoices(*, actor: Actor, view: RelationshipView, invoices: list[dict[str, Any]]) -> dict:
+    _may_ingest(actor, view)
+    _check_size(invoices)
+    tz, errors, rows = view.relationship.time_zone, [], []
+    for number, item in enumerate(invoices, start=1):
+        r = Reader(item if isinstance(item, dict) else {}, number, errors, tz)
+        rows.append((r.text("external_id"), r.number("amount"), r.day("issued_on"), r.day("due_date"),
+                     r.day("paid_on", required=False), r.flag("disputed")))
+    _unique([row[0] for row in rows], "external_id", errors)
+    if errors:
+        raise RowErrors(errors)
+    rel = view.relationship.id
+    previous = await db.raw("SELECT issued_on, due_date FROM invoice WHERE relationship = $1 AND external_id = ANY($2)",
+                            rel, [row[0] for row in rows])
+    if rows:
+        await db.raw(
+            "INSERT INTO invoice (id, relationship, external_id, amount, issued_on, due_date, paid_on, disputed,"
+            " updated_at) SELECT gen_random_uuid(), $1, t.* , $8 FROM unnest($2::text[], $3::numeric[], $4::date[],"
+            " $5::date[], $6::date[], $7::boolean[]) AS t"
+            " ON CONFLICT (relationship, external_id) DO UPDATE SET amount = EXCLUDED.amount,"
+            " issued_on = EXCLUDED.issued_on, due_date = EXCLUDED.due_date, paid_on = EXCLUDED.paid_on,"
+            " disputed = EXCLUDED.disputed, updated_at = EXCLUDED.updated_at",
+            rel, *[list(column) for column in zip(*rows)], datetime.now(timezone.utc))
+    days = [r[2] for r in rows] + [r[3] for r in rows] + [p["issued_on"] for p in previous] + [
+        p["due_date"] for p in previous]
+    return await _finish(actor, view, "invoices", len(rows), _months(days))
+
+
+async def ingest_forecasts(*, actor: Actor, view: RelationshipView, forecasts: list[dict[str, Any]]) -> dict:
+    _may_ingest(actor, view)
+    _check_size(forecasts)
+    tz, errors, rows = view.relationship.time_zone, [], []
+    for number, item in enumerate(forecasts, start=1):
+        r = Reader(item if isinstance(item, dict) else {}, number, errors, tz)
+        period = r.text("period", limit=7)
+        try:
+            month = date.fromisoformat(f"{period}-01") if period else None
+        except ValueError:
+            r.fail("period", _("Enter a month as YYYY-MM."))
+            month = None
+        rows.append((r.text("external_id"), r.text("item_code"), period, r.number("qty"), month))
+    _unique([row[0] for row in rows], "external_id", errors)
+    if errors:
+        raise RowErrors(errors)
+    if rows:
+        await db.raw(
+            "INSERT INTO forecast (id, relationship, external_id, item_code, period, qty, updated_at)"
+            " SELECT gen_random_uuid(), $1, t.*, $6 FROM unnest($2::text[], $3::text[], $4::text[], $5::numeric[]) AS t"
+            " ON CONFLICT (relationship, external_id) DO UPDATE SET item_code = EXCLUDED.item_code,"
+            " period = EXCLUDED.period, qty = EXCLUDED.qty, updated_at = EXCLUDED.updated_at",
+            view.relationship.id, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+            [r[3] for r in rows], datetime.now(timezone.utc))
+    return await _finish(actor, view, "forecasts", len(rows), _months([r[4] for r in rows]))
+
+
+async def recompute_dirty(relationship_id: UUID, now: datetime | None = None) -> int:
+    """Recompute the months marked since the last run (the worker's part), in the current transaction."""
+    from backend.operations.kpis import recompute
+
+    # one recompute of a relationship at a time; the next one finds what is left
+    await db.raw("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"kpi:{relationship_id}")
+    months = [r["period_start"] for r in await db.raw(
+        "DELETE FROM kpi_dirty WHERE relationship = $1 RETURNING period_start", relationship_id)]
+    return await recompute(relationship_id, months, now) if months else 0
+

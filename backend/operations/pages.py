@@ -1,0 +1,136 @@
+"""The scorecard: each KPI of the agreement in force for the chosen party and period, coloured by
+status against its target, a twelve-period trend, the composite score, and "explain this number"."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from litestar import Request, get
+from litestar.response import Template
+
+from backend import db
+from backend.agreements.actions import content_of, in_force_on
+from backend.agreements.sections import KPI_LABELS, KPI_LIBRARY
+from backend.operations import kpis
+from backend.relationships.access import get_relationship_for
+from backend.relationships.queries import sides
+from backend.web.current import Actor
+from backend.web.errors import not_found
+from backend.web.templating import page
+
+
+@dataclass
+class Tile:
+    kpi: dict
+    label: str
+    kind: str
+    start: date
+    value: Decimal | None
+    numerator: Decimal | None
+    denominator: Decimal | None
+    status: str  # green | amber | red | none
+    trend: list[tuple[date, Decimal | None]]
+    lower_is_better: bool
+
+
+def status_of(value: Decimal | None, target: Decimal, warning: Decimal, lower_is_better: bool) -> str:
+    if value is None:
+        return "none"
+    if lower_is_better:
+        return "green" if value <= target else "amber" if value <= warning else "red"
+    return "green" if value >= target else "amber" if value >= warning else "red"
+
+
+def composite(tiles: list[Tile]) -> Decimal | None:
+    """Σ weight × min(actual / target, 1) over the KPIs with data, normalised by their weights (0–100);
+    target / actual for the lower-is-better ones."""
+    total = weights = Decimal(0)
+    for tile in tiles:
+        weight, target = Decimal(str(tile.kpi.get("weight") or 0)), Decimal(str(tile.kpi["target"]))
+        if tile.value is None or weight == 0:
+            continue
+        if tile.lower_is_better:
+            ratio = Decimal(1) if tile.value == 0 else target / tile.value
+        else:
+            ratio = Decimal(1) if target == 0 else tile.value / target
+        total += weight * min(ratio, Decimal(1))
+        weights += weight
+    return (total / weights * 100) if weights else None
+
+
+def _back(kind: str, start: date, steps: int) -> date:
+    months = {"month": 1, "quarter": 3, "year": 12}[kind] * steps
+    index = start.year * 12 + start.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@get("/relationships/{relationship_id:uuid}/scorecard")
+async def scorecard(request: Request, actor: Actor, relationship_id: UUID) -> Template:
+    view = await get_relationship_for(actor, relationship_id)
+    rel = view.relationship
+    party = request.query_params.get("party") or "supplier"
+    if party not in ("supplier", "client"):
+        party = "supplier"
+    today = datetime.now(ZoneInfo(rel.time_zone)).date()
+    try:
+        month = date.fromisoformat(request.query_params.get("period", "") + "-01")
+    except ValueError:
+        month = today.replace(day=1)
+    version = await in_force_on(rel.id, month) or await in_force_on(rel.id, today)
+    rows = [k for k in (content_of(version).get("kpis") or []) if k.get("measured_party") == party] if version else []
+    tiles = []
+    for kpi in rows:
+        kind = kpi.get("period") or "month"
+        start, _end = kpis.period_range(kind, month)
+        first = _back(kind, start, 11)
+        values = {r["period_start"]: r for r in await db.raw(
+            "SELECT period_start, value, numerator, denominator FROM kpi_value WHERE relationship = $1"
+            " AND metric = $2 AND period_kind = $3 AND period_start BETWEEN $4 AND $5",
+            rel.id, kpi["metric"], kind, first, start)}
+        current = values.get(start)
+        lower = KPI_LIBRARY[kpi["metric"]][1]
+        value = current["value"] if current else None
+        tiles.append(Tile(
+            kpi=kpi, label=KPI_LABELS[kpi["metric"]], kind=kind, start=start, value=value,
+            numerator=current["numerator"] if current else None,
+            denominator=current["denominator"] if current else None,
+            status=status_of(value, Decimal(str(kpi["target"])), Decimal(str(kpi["warning"])), lower),
+            trend=[(p, values[p]["value"] if p in values else None) for p in (_back(kind, start, k)
+                                                                               for k in range(11, -1, -1))],
+            lower_is_better=lower))
+    return page(request, "operations/scorecard.html", view=view, tab="scorecard", orgs=await sides(rel),
+                tiles=tiles, party=party, month=month, version=version, score=composite(tiles),
+                previous=_back("month", month, 1), next=_back("month", month, -1))
+
+
+@get("/relationships/{relationship_id:uuid}/scorecard/explain")
+async def explain(request: Request, actor: Actor, relationship_id: UUID) -> Template:
+    """The lines behind a delivery KPI of one period, each with how it was judged; paged by line id."""
+    view = await get_relationship_for(actor, relationship_id)
+    rel = view.relationship
+    params = request.query_params
+    metric, kind = params.get("metric", ""), params.get("kind", "month")
+    if metric not in KPI_LIBRARY or kind not in kpis.PERIOD_KINDS:
+        raise not_found()
+    try:
+        start, end = kpis.period_range(kind, date.fromisoformat(params.get("start", "")))
+    except ValueError:
+        raise not_found() from None
+    version = await in_force_on(rel.id, start) or await in_force_on(rel.id, end)
+    tolerances = kpis.tolerances_of(content_of(version)) if version else kpis.Tolerances()
+    only = params.get("only") or None
+    lines = await kpis.judged_lines(rel.id, start, end, rel.time_zone, tolerances, after=params.get("after"),
+                                    limit=51, only=only)
+    value = await db.raw_one(
+        "SELECT numerator, denominator, value FROM kpi_value WHERE relationship = $1 AND metric = $2"
+        " AND period_kind = $3 AND period_start = $4", rel.id, metric, kind, start)
+    return page(request, "operations/explain.html", view=view, tab="scorecard", orgs=await sides(rel),
+                metric=metric, label=KPI_LABELS[metric], kind=kind, start=start, end=end, lines=lines[:50],
+                next_after=lines[49]["external_id"] if len(lines) > 50 else None, value=value,
+                tolerances=tolerances, only=only or "")
+
+
+routes = [scorecard, explain]

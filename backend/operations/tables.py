@@ -1,0 +1,82 @@
+"""Operational data both sides share, as the ERPs send it: orders and their lines, deliveries
+(several per line, with rejected quantities), invoices and forecasts. Each row keeps the ERP's
+external id, unique per relationship, so that sending it again updates it instead of duplicating."""
+from decimal import Decimal
+
+from piccolo.columns import UUID, Boolean, Date, ForeignKey, Integer, Numeric, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.table import Table
+
+from backend.relationships.tables import Relationship
+
+
+class PurchaseOrder(Table, tablename="purchase_order"):
+    id = UUID(primary_key=True)
+    relationship = ForeignKey(Relationship, null=False, on_delete=OnDelete.restrict)
+    external_id = Varchar(length=100)
+    ordered_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class OrderLine(Table, tablename="order_line"):
+    id = UUID(primary_key=True)
+    relationship = ForeignKey(Relationship, null=False, on_delete=OnDelete.restrict)
+    purchase_order = ForeignKey(PurchaseOrder, null=False, on_delete=OnDelete.cascade)
+    external_id = Varchar(length=100)
+    item_code = Varchar(length=100)
+    qty_ordered = Numeric(digits=(16, 3))
+    unit_price = Numeric(digits=(16, 6), null=True, default=None)
+    promised_date = Date()
+    location = Varchar(length=200, default="")
+    updated_at = Timestamptz()
+
+
+class Delivery(Table, tablename="delivery"):
+    id = UUID(primary_key=True)
+    relationship = ForeignKey(Relationship, null=False, on_delete=OnDelete.restrict)
+    order_line = ForeignKey(OrderLine, null=False, on_delete=OnDelete.cascade)
+    external_id = Varchar(length=100)
+    delivered_at = Timestamptz()
+    qty_delivered = Numeric(digits=(16, 3))
+    qty_rejected = Numeric(digits=(16, 3), default=Decimal(0))
+    updated_at = Timestamptz()
+
+
+class Invoice(Table, tablename="invoice"):
+    id = UUID(primary_key=True)
+    relationship = ForeignKey(Relationship, null=False, on_delete=OnDelete.restrict)
+    external_id = Varchar(length=100)
+    amount = Numeric(digits=(16, 2))
+    issued_on = Date()
+    due_date = Date()
+    paid_on = Date(null=True, default=None)
+    disputed = Boolean(default=False)
+    updated_at = Timestamptz()
+
+
+class Forecast(Table, tablename="forecast"):
+    id = UUID(primary_key=True)
+    relationship = ForeignKey(Relationship, null=False, on_delete=OnDelete.restrict)
+    external_id = Varchar(length=100)
+    item_code = Varchar(length=100)
+    period = Varchar(length=7)  # YYYY-MM
+    qty = Numeric(digits=(16, 3))
+    updated_at = Timestamptz()
+
+
+class KpiValue(Table, tablename="kpi_value"):
+    """A KPI of a relationship for one period, as computed from the period's rows: numerator and
+    denominator are exact counts or sums, the value is None when the period has no data. A frozen
+    value (a closed period) changes only through an audited reopen."""
+
+    id = UUID(primary_key=True)
+    relationship = ForeignKey(Relationship, null=False, on_delete=OnDelete.restrict)
+    metric = Varchar(length=40)
+    period_kind = Varchar(length=8)  # month | quarter | year
+    period_start = Date()
+    numerator = Numeric(digits=(20, 4), null=True, default=None)
+    denominator = Numeric(digits=(20, 4), null=True, default=None)
+    value = Numeric(digits=(20, 4), null=True, default=None)
+    lines = Integer(default=0)  # rows the period had
+    computed_at = Timestamptz()
+    frozen_at = Timestamptz(null=True, default=None)

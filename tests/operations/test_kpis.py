@@ -1,0 +1,158 @@
+"""KPIs computed by hand: split deliveries, over-delivery, a delivery after local midnight, a
+rejected quantity, a line never delivered, an empty period; ingestion is idempotent and the real
+worker recomputes what an ingest touched."""
+import asyncio
+from decimal import Decimal
+
+from tests.disputes.conftest import sign
+
+ANA, BRAM = "ana@lacteos.example", "bram@envases.example"
+KPIS = [
+    {"id": "k1", "metric": "otif", "measured_party": "supplier", "target": "96", "warning": "93", "period": "month",
+     "weight": "40", "early_tolerance_days": 1, "late_tolerance_days": 0, "quantity_tolerance_pct": "2"},
+    {"id": "k2", "metric": "on_time_delivery", "measured_party": "supplier", "target": "95", "warning": "50",
+     "period": "month", "weight": "20"},
+    {"id": "k3", "metric": "average_lead_time_days", "measured_party": "supplier", "target": "7", "warning": "10",
+     "period": "month", "weight": "20"},
+    {"id": "k4", "metric": "rejection_ppm", "measured_party": "supplier", "target": "500", "warning": "1000",
+     "period": "quarter", "weight": "20"},
+    {"id": "k5", "metric": "payment_on_time", "measured_party": "client", "target": "95", "warning": "90",
+     "period": "month", "weight": "50"},
+    {"id": "k6", "metric": "forecast_accuracy", "measured_party": "client", "target": "80", "warning": "70",
+     "period": "month", "weight": "50"},
+]
+ORDERS = {"orders": [
+    {"external_id": "PO-1", "ordered_at": "2026-11-01T08:00:00Z", "lines": [
+        {"external_id": "PO-1/1", "item_code": "CUP", "qty_ordered": "10", "promised_date": "2026-11-10"},
+        {"external_id": "PO-1/2", "item_code": "CUP", "qty_ordered": "10", "promised_date": "2026-11-10"},
+        {"external_id": "PO-1/3", "item_code": "CUP", "qty_ordered": "10", "promised_date": "2026-11-12"}]},
+    {"external_id": "PO-2", "ordered_at": "2026-11-02T08:00:00Z", "lines": [
+        {"external_id": "PO-2/1", "item_code": "LID", "qty_ordered": "100", "promised_date": "2026-11-20"},
+        {"external_id": "PO-2/2", "item_code": "LID", "qty_ordered": "50", "promised_date": "2026-11-25"}]}]}
+DELIVERIES = {"deliveries": [
+    # ordered 10, received 6 and then 4 before the date: on time and in full
+    {"external_id": "DN-1", "line_external_id": "PO-1/1", "delivered_at": "2026-11-08T10:00:00Z", "qty_delivered": "6"},
+    {"external_id": "DN-2", "line_external_id": "PO-1/1", "delivered_at": "2026-11-09T10:00:00Z", "qty_delivered": "4"},
+    # over-delivery: in full, never above 100 % of the units
+    {"external_id": "DN-3", "line_external_id": "PO-1/2", "delivered_at": "2026-11-10T10:00:00Z",
+     "qty_delivered": "12"},
+    # 23:30 UTC on the 12th is 00:30 on the 13th in Madrid: late
+    {"external_id": "DN-4", "line_external_id": "PO-1/3", "delivered_at": "2026-11-12T23:30:00Z",
+     "qty_delivered": "10"},
+    # 5 of 100 rejected: 95 accepted < 98 needed, on time by its (last) delivery, never completed
+    {"external_id": "DN-5", "line_external_id": "PO-2/1", "delivered_at": "2026-11-20T09:00:00Z",
+     "qty_delivered": "100", "qty_rejected": "5"}]}
+INVOICES = {"invoices": [
+    {"external_id": "INV-1", "amount": "1000", "issued_on": "2026-11-05", "due_date": "2026-11-20",
+     "paid_on": "2026-11-19"},
+    {"external_id": "INV-2", "amount": "1000", "issued_on": "2026-11-06", "due_date": "2026-11-25",
+     "paid_on": "2026-11-27"},
+    {"external_id": "INV-3", "amount": "1000", "issued_on": "2026-11-10", "due_date": "2026-12-10",
+     "disputed": True}]}
+FORECASTS = {"forecasts": [
+    {"external_id": "F-1", "item_code": "CUP", "period": "2026-11", "qty": "150"},
+    {"external_id": "F-2", "item_code": "LID", "period": "2026-11", "qty": "100"}]}
+
+
+async def values(owner, rel, kind="month", start="2026-11-01"):
+    rows = await owner.fetch("SELECT metric, value, numerator, denominator FROM kpi_value WHERE relationship = $1"
+                             " AND period_kind = $2 AND period_start = $3::text::date", rel, kind, start)
+    return {r["metric"]: r for r in rows}
+
+
+async def ingest_all(ana, rel):
+    for path, body in (("orders", ORDERS), ("deliveries", DELIVERIES), ("invoices", INVOICES),
+                       ("forecasts", FORECASTS)):
+        response = await ana.request("POST", f"/api/v1/relationships/{rel}/{path}", json=body)
+        assert response.status_code == 200, response.text
+
+
+async def wait_for(owner, rel, metrics, expected_lines=None):
+    """Until the workers took every marked month (the mark is cleared in the recompute's transaction)."""
+    for _ in range(200):
+        got = await values(owner, rel)
+        if not await owner.fetchval("SELECT count(*) FROM kpi_dirty") and set(metrics) <= set(got):
+            return got
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not all of {metrics} computed: {await values(owner, rel)}")
+
+
+async def test_kpis_by_hand_recomputed_by_the_worker(app, demo, owner, browser, worker):
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    await sign(owner, rel, {"kpis": KPIS})
+    ana = await browser(ANA)
+    await ingest_all(ana, rel)
+    got = await wait_for(owner, rel, ["otif", "invoice_accuracy", "payment_on_time", "forecast_accuracy"],
+                         Decimal(5))
+    expected = {
+        "on_time_delivery": (3, 5, "60"), "in_full": (3, 5, "60"), "otif": (2, 5, "40"),
+        "unit_fill_rate": (125, 180, "69.4444"), "order_fill_rate": (1, 2, "50"), "perfect_order": (0, 2, "0"),
+        "invoice_accuracy": (2, 3, "66.6667"), "payment_on_time": (1, 2, "50"),
+        "forecast_accuracy": (170, 180, "5.5556"),
+    }
+    for metric, (numerator, denominator, value) in expected.items():
+        row = got[metric]
+        assert (row["numerator"], row["denominator"], row["value"]) == (
+            Decimal(numerator), Decimal(denominator), Decimal(value)), metric
+    # lead time: (8 d 2 h + 9 d 2 h + 11 d 15 h 30 min) / 3 completed lines
+    assert got["average_lead_time_days"]["value"] == Decimal("9.6042")
+    assert got["rejection_ppm"]["value"] == Decimal("37878.7879")  # 5 / 132 delivered
+    quarter = await values(owner, rel, "quarter", "2026-10-01")
+    assert quarter["otif"]["value"] == Decimal(40) and quarter["otif"]["denominator"] == 5
+    # December has no line: no data, neither 0 % nor 100 %
+    assert await values(owner, rel, "month", "2026-12-01") == {} or "otif" not in await values(
+        owner, rel, "month", "2026-12-01")
+
+    # sending everything again changes nothing
+    counts = await owner.fetchrow("SELECT (SELECT count(*) FROM order_line) l, (SELECT count(*) FROM delivery) d,"
+                                  " (SELECT count(*) FROM invoice) i, (SELECT count(*) FROM forecast) f")
+    await ingest_all(ana, rel)
+    assert await owner.fetchrow("SELECT (SELECT count(*) FROM order_line) l, (SELECT count(*) FROM delivery) d,"
+                                " (SELECT count(*) FROM invoice) i, (SELECT count(*) FROM forecast) f") == counts
+    # a correction: the late line's delivery was in fact on the 12th at 20:00 local time
+    fixed = {"deliveries": [DELIVERIES["deliveries"][3] | {"delivered_at": "2026-11-12T20:00:00"}]}
+    assert (await ana.request("POST", f"/api/v1/relationships/{rel}/deliveries", json=fixed)).status_code == 200
+    await wait_for(owner, rel, ["otif"])
+    assert (await values(owner, rel))["otif"]["value"] == Decimal(60)
+
+    # both sides read the same numbers on the scorecard, and each can be explained
+    bram = await browser(BRAM)
+    for b in (ana, bram):
+        page = await b.get(f"/relationships/{rel}/scorecard?period=2026-11")
+        assert page.status_code == 200 and 'id="kpi-otif"' in page.text and "60.00 %" in page.text
+    client_page = await ana.get(f"/relationships/{rel}/scorecard?period=2026-11&party=client")
+    assert "50.00 %" in client_page.text and "5.56 %" in client_page.text
+    explained = await ana.get(f"/relationships/{rel}/scorecard/explain?metric=otif&kind=month&start=2026-11-01"
+                              "&only=not_otif")
+    assert explained.status_code == 200
+    assert "PO-2/1" in explained.text and "PO-2/2" in explained.text and "PO-1/1" not in explained.text
+    assert "no delivery" in explained.text
+
+
+async def test_a_bad_batch_is_rejected_whole_naming_rows_and_fields(app, demo, owner, browser):
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    ana = await browser(ANA)
+    bad = {"orders": [
+        {"external_id": "PO-9", "ordered_at": "2026-11-01T08:00:00Z", "lines": [
+            {"external_id": "PO-9/1", "item_code": "CUP", "qty_ordered": "10", "promised_date": "2026-11-10"},
+            {"external_id": "PO-9/2", "item_code": "", "qty_ordered": "ten", "promised_date": "2026-13-01"}]},
+        {"external_id": "PO-10", "ordered_at": "yesterday", "lines": [
+            {"external_id": "PO-9/1", "item_code": "CUP", "qty_ordered": "-1", "promised_date": "2026-11-10"}]}]}
+    response = await ana.request("POST", f"/api/v1/relationships/{rel}/orders", json=bad)
+    assert response.status_code == 422
+    errors = {(e["row"], e["field"]) for e in response.json()["errors"]}
+    assert errors == {(2, "item_code"), (2, "qty_ordered"), (2, "promised_date"), (3, "ordered_at"),
+                      (3, "qty_ordered"), (3, "external_id")}
+    assert "2 rows were rejected; nothing was saved." in response.json()["detail"]
+    assert await owner.fetchval("SELECT count(*) FROM order_line") == 0
+    assert await owner.fetchval("SELECT count(*) FROM purchase_order") == 0
+    unknown = await ana.request("POST", f"/api/v1/relationships/{rel}/deliveries", json={"deliveries": [
+        {"external_id": "DN-1", "line_external_id": "nope", "delivered_at": "2026-11-08T10:00:00Z",
+         "qty_delivered": "6", "qty_rejected": "7"}]})
+    assert unknown.status_code == 422
+    assert {(e["row"], e["field"]) for e in unknown.json()["errors"]} == {(1, "line_external_id"),
+                                                                        (1, "qty_rejected")}
+    # a viewer cannot send data
+    carlos = await browser("carlos@lacteos.example")
+    assert (await carlos.request("POST", f"/api/v1/relationships/{rel}/forecasts",
+                                 json={"forecasts": []})).status_code == 403
