@@ -17,7 +17,16 @@ from backend.agreements.tables import (
 from backend.audit.tables import AuditEntry
 from backend.disputes.tables import Deviation, DeviationComment, DeviationEvent, EvidenceFile, PeriodValue
 from backend.notifications.tables import Notification, ReminderSent
-from backend.operations.tables import Delivery, Forecast, Invoice, KpiValue, OrderLine, PurchaseOrder
+from backend.operations.tables import (
+    CsvMapping,
+    Delivery,
+    Forecast,
+    ImportJob,
+    Invoice,
+    KpiValue,
+    OrderLine,
+    PurchaseOrder,
+)
 from backend.relationships.tables import Contact, Relationship, RelationshipMember
 from backend.sso.tables import SsoConnection, SsoDomain, SsoIdentity
 from backend.tenancy.tables import Invitation, Organization, User
@@ -29,7 +38,7 @@ APP_CONFIG = AppConfig(
                    SsoConnection, SsoDomain, SsoIdentity, AgreementVersion, AgreementSignature,
                    Notification, ReminderSent, Requirement, AgreementComment,
                    CommitmentExecution, Deviation, DeviationEvent, DeviationComment, EvidenceFile, PeriodValue,
-                   PurchaseOrder, OrderLine, Delivery, Invoice, Forecast, KpiValue],
+                   PurchaseOrder, OrderLine, Delivery, Invoice, Forecast, KpiValue, CsvMapping, ImportJob],
     migration_dependencies=[],
     commands=[],
 )

@@ -37,3 +37,9 @@ async def reconcile_kpis(ctx, now: str | None = None) -> int:
         async with db.tenant_transaction(target["client_org"]):
             written += await recompute(target["relationship_id"], months, moment)
     return written
+
+
+async def run_import(ctx, job_id: str) -> str:
+    from backend.operations import imports
+
+    return await imports.run(UUID(job_id))

@@ -10,12 +10,12 @@ from backend import db, jobs
 from backend.config import settings
 from workers.agreements import commitments_overdue, review_reminders
 from workers.disputes import dispute_deadlines
-from workers.kpis import recompute_kpis, reconcile_kpis
+from workers.kpis import recompute_kpis, reconcile_kpis, run_import
 from workers.mail import send_email
 
 # recompute_kpis keeps no result: its job id (one per relationship) must be free again once it ran.
 FUNCTIONS = [send_email, review_reminders, commitments_overdue, dispute_deadlines,
-             func(recompute_kpis, keep_result=0), reconcile_kpis]
+             func(recompute_kpis, keep_result=0), reconcile_kpis, run_import]
 # Cron times are read in UTC (said explicitly: arq would otherwise use the machine's zone); each
 # job works out "today" in every relationship's own time zone.
 CRON_JOBS = [

@@ -8,17 +8,20 @@ from decimal import Decimal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from litestar import Request, get
-from litestar.response import Template
+from litestar import Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.response import Redirect, Template
 
 from backend import db
 from backend.agreements.actions import content_of, in_force_on
 from backend.agreements.sections import KPI_LABELS, KPI_LIBRARY
-from backend.operations import kpis
+from backend.operations import imports, kpis
 from backend.relationships.access import get_relationship_for
 from backend.relationships.queries import sides
 from backend.web.current import Actor
-from backend.web.errors import not_found
+from backend.web.errors import FieldErrors, not_found
+from backend.web.forms import Form
+from backend.web.i18n import gettext as _
 from backend.web.templating import page
 
 
@@ -134,3 +137,75 @@ async def explain(request: Request, actor: Actor, relationship_id: UUID) -> Temp
 
 
 routes = [scorecard, explain]
+
+
+# -- CSV imports --------------------------------------------------------------------------------
+
+async def _data_page(request: Request, actor: Actor, view, *, errors: dict | None = None,
+                     status_code: int = 200) -> Template:
+    from backend.operations.tables import ImportJob
+
+    recent = await ImportJob.objects().where(ImportJob.relationship == view.relationship.id).order_by(
+        ImportJob.created_at, ascending=False).limit(20)
+    return page(request, "operations/data.html", status_code=status_code, view=view, tab="data",
+                orgs=await sides(view.relationship), kinds=imports.KINDS, recent=recent, errors=errors or {})
+
+
+@get("/relationships/{relationship_id:uuid}/data")
+async def data_tab(request: Request, actor: Actor, relationship_id: UUID) -> Template:
+    return await _data_page(request, actor, await get_relationship_for(actor, relationship_id))
+
+
+@post("/relationships/{relationship_id:uuid}/data", request_max_body_size=imports.MAX_BYTES + 1024 * 1024)
+async def upload_csv(request: Request, actor: Actor, relationship_id: UUID) -> Template | Redirect:
+    view = await get_relationship_for(actor, relationship_id)
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return await _data_page(request, actor, view, errors={"file": _("Choose a file first.")}, status_code=422)
+
+    async def chunks():
+        while chunk := await upload.read(256 * 1024):
+            yield chunk
+
+    try:
+        job = await imports.do_upload(actor=actor, view=view, kind=str(form.get("kind", "")),
+                                      filename=upload.filename, chunks=chunks())
+    except FieldErrors as exc:
+        return await _data_page(request, actor, view, errors=exc.errors, status_code=422)
+    return Redirect(path=f"/imports/{job.id}")
+
+
+async def _import_page(request: Request, actor: Actor, job, view, *, errors: dict | None = None,
+                       status_code: int = 200, partial: bool = False) -> Template:
+    info = imports._loads(job.result) or {}
+    return page(request, "operations/_import_status.html" if partial else "operations/import.html",
+                status_code=status_code, view=view, tab="data", orgs=await sides(view.relationship), job=job,
+                columns=info.get("columns", []), mapping=imports._loads(job.mapping) or {},
+                fields=imports.FIELDS[job.kind], kinds=imports.KINDS, report=imports._loads(job.errors) or [],
+                result=info, errors=errors or {})
+
+
+@get("/imports/{job_id:uuid}")
+async def import_page(request: Request, actor: Actor, job_id: UUID) -> Template:
+    job, view = await imports.get_job_for(actor, job_id)
+    return await _import_page(request, actor, job, view)
+
+
+@get("/imports/{job_id:uuid}/progress")
+async def import_progress(request: Request, actor: Actor, job_id: UUID) -> Template:
+    job, view = await imports.get_job_for(actor, job_id)
+    return await _import_page(request, actor, job, view, partial=True)
+
+
+@post("/imports/{job_id:uuid}/start")
+async def start_import(request: Request, actor: Actor, job_id: UUID, data: Form) -> Template | Redirect:
+    job, view = await imports.get_job_for(actor, job_id)
+    try:
+        await imports.do_start(actor=actor, job=job, view=view, data=data)
+    except FieldErrors as exc:
+        return await _import_page(request, actor, job, view, errors=exc.errors, status_code=422)
+    return Redirect(path=f"/imports/{job_id}")
+
+
+routes += [data_tab, upload_csv, import_page, import_progress, start_import]

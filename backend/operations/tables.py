@@ -3,11 +3,12 @@
 external id, unique per relationship, so that sending it again updates it instead of duplicating."""
 from decimal import Decimal
 
-from piccolo.columns import UUID, Boolean, Date, ForeignKey, Integer, Numeric, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, Boolean, Date, ForeignKey, Integer, Numeric, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
 from backend.relationships.tables import Relationship
+from backend.tenancy.tables import Organization, User
 
 
 class PurchaseOrder(Table, tablename="purchase_order"):
@@ -80,3 +81,33 @@ class KpiValue(Table, tablename="kpi_value"):
     lines = Integer(default=0)  # rows the period had
     computed_at = Timestamptz()
     frozen_at = Timestamptz(null=True, default=None)
+
+
+class CsvMapping(Table, tablename="csv_mapping"):
+    """How a relationship's CSV files of one kind name their columns: {field: column}."""
+
+    id = UUID(primary_key=True)
+    relationship = ForeignKey(Relationship, null=False, on_delete=OnDelete.restrict)
+    org = ForeignKey(Organization, null=False, on_delete=OnDelete.restrict)
+    kind = Varchar(length=16)
+    mapping = JSONB(default={})
+    updated_at = Timestamptz()
+
+
+class ImportJob(Table, tablename="import_job"):
+    """A CSV import, run by a worker: its progress, and the rows it rejected."""
+
+    id = UUID(primary_key=True)
+    relationship = ForeignKey(Relationship, null=False, on_delete=OnDelete.restrict)
+    org = ForeignKey(Organization, null=False, on_delete=OnDelete.restrict)
+    created_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.set_null)
+    kind = Varchar(length=16)
+    filename = Varchar(length=255)
+    mapping = JSONB(default={})
+    status = Varchar(length=12, default="uploaded")  # uploaded | queued | running | done | rejected | failed
+    total = Integer(default=0)
+    processed = Integer(default=0)
+    errors = JSONB(null=True, default=None)
+    result = JSONB(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()

@@ -48,6 +48,8 @@ FORM_BODIES = {
                                                          "description": "Intruder"},
     "/deviations/{deviation_id:uuid}/actions/{action:str}": {"lock": "1", "note": "Intruder"},
     "/deviations/{deviation_id:uuid}/comments": {"body": "Intruder", "visibility": "shared"},
+    "/imports/{job_id:uuid}/start": {"map_order_external_id": "Pedido"},
+    "/relationships/{relationship_id:uuid}/data": {"kind": "orders"},
     "/relationships/{relationship_id:uuid}/penalties/value": {"period": "2026-11", "invoiced_value": "1",
                                                               "lock": "0"},
 }
@@ -86,7 +88,13 @@ async def victims(demo, owner):
         "INSERT INTO evidence_file (id, deviation, relationship, org, filename, kind, media_type, size, sha256,"
         " created_at) VALUES (gen_random_uuid(), $1, $2, $3, 'albaran-secreto.pdf', 'pdf', 'application/pdf', 1,"
         " 'x', now()) RETURNING id", deviation, relationship, demo["orgs"]["Lácteos del Valle"])
+    job = await owner.fetchval(
+        "INSERT INTO import_job (id, relationship, org, kind, filename, mapping, status, total, processed, result,"
+        " created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, 'orders', 'pedidos-secretos.csv', '{}',"
+        " 'uploaded', 0, 0, '{\"columns\": [\"Pedido\"]}', now(), now()) RETURNING id",
+        relationship, demo["orgs"]["Lácteos del Valle"])
     return {
+        "job_id": job,
         "deviation_id": deviation,
         "evidence_id": evidence,
         "requirement_id": requirement,
@@ -101,7 +109,7 @@ async def victims(demo, owner):
     }
 
 
-SECRETS = ["Retraso secreto", "Nota secreta", "albaran-secreto", "Requisito secreto", "Planta secreta de Huesca", "Lácteos del Valle IdP", "idp.lacteos.example", "Yoghurt cups and lids", "Envases Norte", "Lácteos del Valle", "Carlos Ruiz", "recepcion@lacteos.example",
+SECRETS = ["pedidos-secretos", "Retraso secreto", "Nota secreta", "albaran-secreto", "Requisito secreto", "Planta secreta de Huesca", "Lácteos del Valle IdP", "idp.lacteos.example", "Yoghurt cups and lids", "Envases Norte", "Lácteos del Valle", "Carlos Ruiz", "recepcion@lacteos.example",
            "new@lacteos.example", "bram@envases.example"]
 
 
@@ -162,7 +170,8 @@ async def test_every_id_route_answers_404_to_an_outsider(app, victims, browser, 
     assert await owner.fetchval("SELECT (status, version) FROM deviation") == ("open", 1)
     assert await owner.fetchval("SELECT count(*) FROM deviation_comment") == 1
     assert await owner.fetchval("SELECT count(*) FROM period_value") == 0
-    for table in ("purchase_order", "order_line", "invoice", "forecast", "kpi_dirty"):
+    assert await owner.fetchval("SELECT status FROM import_job") == "uploaded"
+    for table in ("purchase_order", "order_line", "invoice", "forecast", "kpi_dirty", "csv_mapping"):
         assert await owner.fetchval(f"SELECT count(*) FROM {table}") == 0, table
 
 
