@@ -29,7 +29,7 @@ from backend.operations.tables import (
 )
 from backend.relationships.tables import Contact, Relationship, RelationshipMember
 from backend.sso.tables import SsoConnection, SsoDomain, SsoIdentity
-from backend.tenancy.tables import Invitation, Organization, User
+from backend.tenancy.tables import ApiToken, Invitation, Organization, User
 
 APP_CONFIG = AppConfig(
     app_name="pacto",
@@ -38,7 +38,8 @@ APP_CONFIG = AppConfig(
                    SsoConnection, SsoDomain, SsoIdentity, AgreementVersion, AgreementSignature,
                    Notification, ReminderSent, Requirement, AgreementComment,
                    CommitmentExecution, Deviation, DeviationEvent, DeviationComment, EvidenceFile, PeriodValue,
-                   PurchaseOrder, OrderLine, Delivery, Invoice, Forecast, KpiValue, CsvMapping, ImportJob],
+                   PurchaseOrder, OrderLine, Delivery, Invoice, Forecast, KpiValue, CsvMapping, ImportJob,
+                   ApiToken],
     migration_dependencies=[],
     commands=[],
 )

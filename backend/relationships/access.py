@@ -36,10 +36,12 @@ async def visible_relationship_ids(actor: Actor) -> list[UUID]:
         rows = await db.raw(
             "SELECT r.id FROM relationship r JOIN relationship_member m ON m.relationship = r.id"
             " WHERE m.\"user\" = $1 AND (r.client_org = $2 OR r.supplier_org = $2)", actor.user.id, actor.org.id)
-    return [row["id"] for row in rows]
+    return [row["id"] for row in rows if actor.relationships is None or row["id"] in actor.relationships]
 
 
 async def get_relationship_for(actor: Actor, relationship_id: UUID) -> RelationshipView:
+    if actor.relationships is not None and relationship_id not in actor.relationships:
+        raise not_found()  # an API token reaches only the relationships it was given
     relationship = await Relationship.objects().where(Relationship.id == relationship_id).first()
     if relationship is None:
         raise not_found()

@@ -127,3 +127,54 @@ async def accept_invitation(request: Request, token: str, data: Form) -> Templat
 
 routes = [org_settings, invite_colleague, revoke_invitation, update_colleague, invite_supplier_form,
           invite_supplier, invitation_form, accept_invitation]
+
+
+# -- API tokens ---------------------------------------------------------------------------------
+
+async def _tokens_page(request: Request, actor: Actor, *, errors: dict | None = None, new_token: str = "",
+                       status_code: int = 200) -> Template:
+    from backend import db
+    from backend.relationships.access import visible_relationship_ids
+    from backend.tenancy import api_tokens
+
+    if not actor.is_admin:
+        from backend.web.errors import not_found
+
+        raise not_found()
+    ids = await visible_relationship_ids(actor)
+    relationships = [dict(r) for r in await db.raw("SELECT id, name FROM relationship WHERE id = ANY($1::uuid[])"
+                                                   " ORDER BY name", ids)]
+    names = {r["id"]: r["name"] for r in relationships}
+    return page(request, "tenancy/api_tokens.html", status_code=status_code, tokens=await api_tokens.tokens_of(actor),
+                relationships=relationships, names=names, errors=errors or {}, new_token=new_token)
+
+
+@get("/org/api-tokens")
+async def api_tokens_page(request: Request, actor: Actor) -> Template:
+    return await _tokens_page(request, actor)
+
+
+@post("/org/api-tokens")
+async def create_api_token(request: Request, actor: Actor) -> Template:
+    from backend.relationships.access import visible_relationship_ids
+    from backend.tenancy import api_tokens
+
+    form = await request.form()
+    try:
+        token = await api_tokens.do_create(actor=actor, name=str(form.get("name", "")),
+                                           relationship_ids=[str(v) for v in form.getall("relationships", [])],
+                                           allowed=set(await visible_relationship_ids(actor)))
+    except FieldErrors as exc:
+        return await _tokens_page(request, actor, errors=exc.errors, status_code=422)
+    return await _tokens_page(request, actor, new_token=token, status_code=201)
+
+
+@post("/org/api-tokens/{token_id:uuid}/revoke")
+async def revoke_api_token(request: Request, actor: Actor, token_id: UUID) -> Redirect:
+    from backend.tenancy import api_tokens
+
+    await api_tokens.do_revoke(actor=actor, token_id=token_id)
+    return Redirect(path="/org/api-tokens")
+
+
+routes += [api_tokens_page, create_api_token, revoke_api_token]

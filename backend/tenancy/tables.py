@@ -1,6 +1,7 @@
 """Organizations (the tenants), their users and invitations."""
 from piccolo.columns import (
     JSONB,
+    Array,
     UUID,
     Boolean,
     ForeignKey,
@@ -53,3 +54,19 @@ class Invitation(Table, tablename="invitation"):
     # supplier invitations: the relationship to form
     details = JSONB(default={})
     created_at = Timestamptz()
+
+
+class ApiToken(Table, tablename="api_token"):
+    """An organization's token for its ERP integration: stored as a SHA-256 hash (the token is
+    shown once), limited to chosen relationships, revocable; acts for the admin who created it."""
+
+    id = UUID(primary_key=True)
+    org = ForeignKey(Organization, null=False, index=True)
+    created_by = ForeignKey(User, null=False)
+    name = Varchar(length=100)
+    prefix = Varchar(length=16)  # the first characters, to recognise a token in the list
+    token_hash = Varchar(length=64, unique=True)
+    relationships = Array(base_column=UUID())
+    created_at = Timestamptz()
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)

@@ -15,6 +15,7 @@ class Actor:
     org: Organization
     ip: str = ""
     user_agent: str = ""
+    relationships: frozenset | None = None  # an API token's relationships; None: no such limit
 
     @property
     def is_admin(self) -> bool:
@@ -30,4 +31,4 @@ async def provide_actor(request: Request) -> Actor:
     if ctx is None or ctx.user is None or ctx.org is None:
         raise NotAuthenticated()
     return Actor(user=ctx.user, org=ctx.org, ip=client_ip(request),
-                 user_agent=(request.headers.get("user-agent") or "")[:300])
+                 user_agent=(request.headers.get("user-agent") or "")[:300], relationships=ctx.relationships)

@@ -8,14 +8,17 @@ that wrote only the audit entry of a refusal).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 
+from litestar.middleware.csrf import generate_csrf_token
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend import db
 from backend.config import settings
 from backend.notifications.actions import unread_count
+from backend.tenancy import api_tokens
 from backend.tenancy.tables import Organization, User
 from backend.web import i18n, sessions
 
@@ -42,6 +45,7 @@ class RequestContext:
     org: Organization | None
     locale: str
     unread: int = 0  # notifications waiting, shown in the header
+    relationships: frozenset | None = None  # an API token's relationships (None: no such limit)
 
 
 def keep_on_error(scope: Scope) -> None:
@@ -88,14 +92,39 @@ def security_headers_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+async def _unauthorized(send: Send) -> None:
+    body = json.dumps({"type": "about:blank", "title": "Sign-in required", "status": 401,
+                       "detail": "The API token is unknown or revoked."}).encode()
+    await send({"type": "http.response.start", "status": 401, "headers": [
+        (b"content-type", b"application/problem+json"), (b"www-authenticate", b'Bearer realm="pacto"')]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def tenant_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(UNSCOPED_PREFIXES):
             await app(scope, receive, send)
             return
         redis = scope["app"].state.redis
+        token_scope = None
+        bearer = _header(scope, b"authorization")
+        if bearer and bearer.lower().startswith("bearer ") and scope["path"].startswith("/api/"):
+            found = await api_tokens.authenticate(bearer[7:].strip())
+            if found is None:
+                await _unauthorized(send)
+                return
+            session = sessions.Session(token="", user_id=found.user_id, org_id=found.org_id, extra={})
+            token_scope = found.relationships
+            # A request carrying its own credential has no ambient cookie to forge: give the
+            # double-submit CSRF check a matching pair, and drop any cookie the client sent.
+            pair = generate_csrf_token(settings().secret_key)
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k not in (b"cookie", b"x-csrftoken")] + [
+                (b"cookie", f"pacto_csrf={pair}".encode()), (b"x-csrftoken", pair.encode())]
+        else:
+            found = None
+            cookies = _cookies(scope)
+            session = await sessions.load(redis, cookies.get(sessions.COOKIE))
         cookies = _cookies(scope)
-        session = await sessions.load(redis, cookies.get(sessions.COOKIE))
         held: list[Message] = []
         status = 500
 
@@ -119,7 +148,10 @@ def tenant_middleware(app: ASGIApp) -> ASGIApp:
                 user.locale if user else None, cookies.get("pacto_lang"), _header(scope, b"accept-language")
             )
             unread = await unread_count(user.id) if user else 0
-            scope["pacto"] = RequestContext(session=session, user=user, org=org, locale=locale, unread=unread)
+            if found is not None and user is not None:
+                await api_tokens.touch(found.token_id)
+            scope["pacto"] = RequestContext(session=session, user=user, org=org, locale=locale, unread=unread,
+                                            relationships=token_scope)
             token = i18n.set_locale(locale)
             # A download that only reads (opt `stream_through`) streams as it goes: holding its body
             # would keep a streamed response from ever completing.

@@ -93,7 +93,12 @@ async def victims(demo, owner):
         " created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, 'orders', 'pedidos-secretos.csv', '{}',"
         " 'uploaded', 0, 0, '{\"columns\": [\"Pedido\"]}', now(), now()) RETURNING id",
         relationship, demo["orgs"]["Lácteos del Valle"])
+    token = await owner.fetchval(
+        "INSERT INTO api_token (id, org, created_by, name, prefix, token_hash, relationships, created_at) VALUES"
+        " (gen_random_uuid(), $1, $2, 'ERP secreto', 'pacto_x', 'h', ARRAY[$3::uuid], now()) RETURNING id",
+        demo["orgs"]["Lácteos del Valle"], demo["users"]["ana@lacteos.example"], relationship)
     return {
+        "token_id": token,
         "job_id": job,
         "deviation_id": deviation,
         "evidence_id": evidence,
@@ -109,7 +114,7 @@ async def victims(demo, owner):
     }
 
 
-SECRETS = ["pedidos-secretos", "Retraso secreto", "Nota secreta", "albaran-secreto", "Requisito secreto", "Planta secreta de Huesca", "Lácteos del Valle IdP", "idp.lacteos.example", "Yoghurt cups and lids", "Envases Norte", "Lácteos del Valle", "Carlos Ruiz", "recepcion@lacteos.example",
+SECRETS = ["ERP secreto", "pedidos-secretos", "Retraso secreto", "Nota secreta", "albaran-secreto", "Requisito secreto", "Planta secreta de Huesca", "Lácteos del Valle IdP", "idp.lacteos.example", "Yoghurt cups and lids", "Envases Norte", "Lácteos del Valle", "Carlos Ruiz", "recepcion@lacteos.example",
            "new@lacteos.example", "bram@envases.example"]
 
 
@@ -171,6 +176,7 @@ async def test_every_id_route_answers_404_to_an_outsider(app, victims, browser, 
     assert await owner.fetchval("SELECT count(*) FROM deviation_comment") == 1
     assert await owner.fetchval("SELECT count(*) FROM period_value") == 0
     assert await owner.fetchval("SELECT status FROM import_job") == "uploaded"
+    assert await owner.fetchval("SELECT revoked_at FROM api_token") is None
     for table in ("purchase_order", "order_line", "invoice", "forecast", "kpi_dirty", "csv_mapping"):
         assert await owner.fetchval(f"SELECT count(*) FROM {table}") == 0, table
 
