@@ -8,7 +8,7 @@ from decimal import Decimal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 
@@ -70,18 +70,8 @@ def _back(kind: str, start: date, steps: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-@get("/relationships/{relationship_id:uuid}/scorecard")
-async def scorecard(request: Request, actor: Actor, relationship_id: UUID) -> Template:
-    view = await get_relationship_for(actor, relationship_id)
-    rel = view.relationship
-    party = request.query_params.get("party") or "supplier"
-    if party not in ("supplier", "client"):
-        party = "supplier"
-    today = datetime.now(ZoneInfo(rel.time_zone)).date()
-    try:
-        month = date.fromisoformat(request.query_params.get("period", "") + "-01")
-    except ValueError:
-        month = today.replace(day=1)
+async def tiles_for(rel, party: str, month: date, today: date):
+    """(version in force, tiles) of one party's KPIs for the periods holding `month`."""
     version = await in_force_on(rel.id, month) or await in_force_on(rel.id, today)
     rows = [k for k in (content_of(version).get("kpis") or []) if k.get("measured_party") == party] if version else []
     tiles = []
@@ -104,9 +94,73 @@ async def scorecard(request: Request, actor: Actor, relationship_id: UUID) -> Te
             trend=[(p, values[p]["value"] if p in values else None) for p in (_back(kind, start, k)
                                                                                for k in range(11, -1, -1))],
             lower_is_better=lower))
+    return version, tiles
+
+
+def _choice(request: Request, rel) -> tuple[str, date, date]:
+    party = request.query_params.get("party") or "supplier"
+    if party not in ("supplier", "client"):
+        party = "supplier"
+    today = datetime.now(ZoneInfo(rel.time_zone)).date()
+    try:
+        month = date.fromisoformat(request.query_params.get("period", "") + "-01")
+    except ValueError:
+        month = today.replace(day=1)
+    return party, month, today
+
+
+@get("/relationships/{relationship_id:uuid}/scorecard")
+async def scorecard(request: Request, actor: Actor, relationship_id: UUID) -> Template:
+    view = await get_relationship_for(actor, relationship_id)
+    rel = view.relationship
+    party, month, today = _choice(request, rel)
+    version, tiles = await tiles_for(rel, party, month, today)
     return page(request, "operations/scorecard.html", view=view, tab="scorecard", orgs=await sides(rel),
                 tiles=tiles, party=party, month=month, version=version, score=composite(tiles),
                 previous=_back("month", month, 1), next=_back("month", month, -1))
+
+
+EXPORT_COLUMNS = ("metric", "measured_party", "period_kind", "period_start", "value", "numerator", "denominator",
+                  "target", "warning", "status", "weight")
+
+
+@get("/relationships/{relationship_id:uuid}/scorecard/export")
+async def export_scorecard(request: Request, actor: Actor, relationship_id: UUID) -> Response:
+    import csv
+    import io
+
+    view = await get_relationship_for(actor, relationship_id)
+    rel = view.relationship
+    party, month, today = _choice(request, rel)
+    fmt = request.query_params.get("format", "csv")
+    if fmt not in ("csv", "xlsx"):
+        raise not_found()
+    _version, tiles = await tiles_for(rel, party, month, today)
+    rows = [[t.kpi["metric"], party, t.kind, t.start.isoformat(), t.value, t.numerator, t.denominator,
+             Decimal(str(t.kpi["target"])), Decimal(str(t.kpi["warning"])), t.status,
+             Decimal(str(t.kpi.get("weight") or 0))] for t in tiles]
+    score = composite(tiles)
+    rows.append(["composite_score", party, "", month.isoformat(), score, None, None, None, None, "", None])
+    name = f"scorecard-{party}-{month.strftime('%Y-%m')}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(EXPORT_COLUMNS)
+        writer.writerows([["" if v is None else str(v) for v in row] for row in rows])
+        return Response(content=out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "scorecard"
+    sheet.append(list(EXPORT_COLUMNS))
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return Response(content=out.getvalue(), headers=headers,
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @get("/relationships/{relationship_id:uuid}/scorecard/explain")
@@ -136,7 +190,7 @@ async def explain(request: Request, actor: Actor, relationship_id: UUID) -> Temp
                 tolerances=tolerances, only=only or "")
 
 
-routes = [scorecard, explain]
+routes = [scorecard, explain, export_scorecard]
 
 
 # -- CSV imports --------------------------------------------------------------------------------

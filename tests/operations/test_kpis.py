@@ -2,7 +2,11 @@
 rejected quantity, a line never delivered, an empty period; ingestion is idempotent and the real
 worker recomputes what an ingest touched."""
 import asyncio
+import csv
+import io
 from decimal import Decimal
+
+from openpyxl import load_workbook
 
 from tests.disputes.conftest import sign
 
@@ -127,6 +131,15 @@ async def test_kpis_by_hand_recomputed_by_the_worker(app, demo, owner, browser, 
     assert explained.status_code == 200
     assert "PO-2/1" in explained.text and "PO-2/2" in explained.text and "PO-1/1" not in explained.text
     assert "no delivery" in explained.text
+    exported = await bram.get(f"/relationships/{rel}/scorecard/export?period=2026-11&format=csv")
+    rows = {r["metric"]: r for r in csv.DictReader(io.StringIO(exported.text))}
+    assert (rows["otif"]["value"], rows["otif"]["numerator"], rows["otif"]["denominator"], rows["otif"]["status"]) == (
+        "60.0000", "3.0000", "5.0000", "red")
+    assert rows["rejection_ppm"]["period_kind"] == "quarter" and "composite_score" in rows
+    xlsx = await ana.get(f"/relationships/{rel}/scorecard/export?period=2026-11&format=xlsx&party=client")
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert [c.value for c in sheet[1]][:5] == ["metric", "measured_party", "period_kind", "period_start", "value"]
+    assert {row[0].value: row[4].value for row in sheet.iter_rows(min_row=2)}["payment_on_time"] == 50
 
 
 async def test_a_bad_batch_is_rejected_whole_naming_rows_and_fields(app, demo, owner, browser):
