@@ -5,6 +5,7 @@ from uuid import UUID
 from backend import db
 from backend.operations.ingest import recompute_dirty
 from backend.operations.kpis import recompute
+from backend.operations.proposals import propose_for
 
 RECONCILE_MONTHS = 13
 
@@ -36,6 +37,7 @@ async def reconcile_kpis(ctx, now: str | None = None) -> int:
     for target in targets:
         async with db.tenant_transaction(target["client_org"]):
             written += await recompute(target["relationship_id"], months, moment)
+            await propose_for(target["relationship_id"], months, moment)
     return written
 
 

@@ -299,5 +299,11 @@ async def recompute_dirty(relationship_id: UUID, now: datetime | None = None) ->
     await db.raw("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"kpi:{relationship_id}")
     months = [r["period_start"] for r in await db.raw(
         "DELETE FROM kpi_dirty WHERE relationship = $1 RETURNING period_start", relationship_id)]
-    return await recompute(relationship_id, months, now) if months else 0
+    if not months:
+        return 0
+    from backend.operations.proposals import propose_for
+
+    written = await recompute(relationship_id, months, now)
+    await propose_for(relationship_id, months, now)
+    return written
 

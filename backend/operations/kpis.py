@@ -24,7 +24,7 @@ CONFIRMED = ("accepted", "upheld", "settled", "arbitrated")
 # $4 early and $5 late tolerance (days), $6 quantity tolerance (fraction), $7 time zone.
 JUDGED_LINES = """
 WITH lines AS (
-  SELECT l.id, l.external_id, l.purchase_order, l.item_code, l.qty_ordered AS ordered, l.promised_date,
+  SELECT l.id, l.external_id, l.purchase_order, l.item_code, l.qty_ordered AS ordered, l.promised_date, l.unit_price,
          o.ordered_at, o.external_id AS order_external_id
   FROM order_line l JOIN purchase_order o ON o.id = l.purchase_order
   WHERE l.relationship = $1 AND l.promised_date >= $2::date AND l.promised_date < $3::date
