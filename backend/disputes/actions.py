@@ -337,13 +337,13 @@ async def do_act(*, actor: Actor, dv: DeviationView, action: str, data: dict, lo
         amount = penalties.compute.cents(amount) if amount is not None else None
         changes = {"status": "settlement_proposed",
                    "proposal": {"kind": "settlement", "by": side, "amount": str(amount) if amount is not None else None,
-                                "remedy": note},
+                                "remedy": note, "exclusion": _exclusion(d, data, errors)},
                    "due_at": _clock(relationship, content, "settlement_proposed", 0, side, now)}
     elif action == "accept_settlement":
         proposal = dv.proposal or {}
         amount = Decimal(proposal["amount"]) if proposal.get("amount") else Decimal("0.00")
         note = _text(data, "note", errors)
-        changes = _final("settled", now, "settled", amount)
+        changes = _final("settled", now, "settled", amount) | {"kpi_exclusion": proposal.get("exclusion") or ""}
     elif action == "reject_settlement":
         note = _text(data, "note", errors, required=True)
         changes = _escalation(relationship, content, d.level, now)
@@ -351,12 +351,14 @@ async def do_act(*, actor: Actor, dv: DeviationView, action: str, data: dict, lo
         outcome, amount = _outcome_input(data, errors)
         note = _text(data, "note", errors)
         changes = {"proposal": {"kind": "outcome", "by": side, "outcome": outcome,
-                                "amount": str(amount) if amount is not None else None, "note": note}}
+                                "amount": str(amount) if amount is not None else None, "note": note,
+                                "exclusion": _exclusion(d, data, errors)}}
     elif action == "confirm_outcome":
         proposal = dv.proposal or {}
         amount = Decimal(proposal["amount"]) if proposal.get("amount") else None
         note = _text(data, "note", errors)
-        changes = _final(proposal["outcome"], now, proposal["outcome"], amount)
+        changes = _final(proposal["outcome"], now, proposal["outcome"], amount) | {
+            "kpi_exclusion": proposal.get("exclusion") or ""}
     elif action == "reject_outcome":
         note = _text(data, "note", errors, required=True)
         changes = {"proposal": None}
@@ -371,7 +373,7 @@ async def do_act(*, actor: Actor, dv: DeviationView, action: str, data: dict, lo
     elif action == "record_arbitration":
         outcome, amount = _outcome_input(data, errors)
         note = _text(data, "note", errors, required=True)
-        changes = _final("arbitrated", now, outcome, amount)
+        changes = _final("arbitrated", now, outcome, amount) | {"kpi_exclusion": _exclusion(d, data, errors)}
     if errors:
         raise FieldErrors(errors)
     if side == SUPPLIER and d.first_response_at is None:
@@ -384,9 +386,40 @@ async def do_act(*, actor: Actor, dv: DeviationView, action: str, data: dict, lo
                  details={"from": d.status, "to": updated.status, "level": updated.level, "note": note[:500],
                           "amount": str(amount) if amount is not None else None})
     await penalties.recompute_period(d.relationship, d.period)
+    if updated.kpi_exclusion and updated.kpi_exclusion != d.kpi_exclusion:
+        await _remeasure_line(updated)
     await _tell(updated, relationship, action, actor=actor, side=side,
                 escalated_to=updated.level if updated.status == "escalated" and updated.level != d.level else None)
     return await Deviation.objects().where(Deviation.id == d.id).first()
+
+
+def _exclusion(d: Deviation, data: dict, errors: dict) -> str:
+    """The agreed reason to leave the order line out of the KPIs (only for an order line)."""
+    reason = _text(data, "exclusion_reason", errors, limit=500)
+    if reason and d.subject_kind != "order_line":
+        errors["exclusion_reason"] = _("Only a deviation about an order line can leave the KPIs.")
+    return reason
+
+
+async def _remeasure_line(d: Deviation) -> None:
+    """The line's month is measured again without it."""
+    from backend import jobs
+
+    line = await db.raw_one("SELECT promised_date FROM order_line WHERE relationship = $1 AND external_id = $2",
+                            d.relationship, d.subject_ref)
+    if line is None:
+        return
+    await db.raw("INSERT INTO kpi_dirty (relationship, period_start) VALUES ($1, $2) ON CONFLICT (relationship,"
+                 " period_start) DO UPDATE SET period_start = EXCLUDED.period_start", d.relationship,
+                 line["promised_date"].replace(day=1))
+
+    async def enqueue() -> None:
+        for job_id in (f"kpi:{d.relationship}", f"kpi:{d.relationship}:next"):
+            if await jobs.enqueue("recompute_kpis", str(d.relationship), _job_id=job_id):
+                return
+        await jobs.enqueue("recompute_kpis", str(d.relationship))
+
+    db.after_commit(enqueue)
 
 
 async def _apply(d: Deviation, changes: dict, now: datetime) -> Deviation:

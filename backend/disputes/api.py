@@ -35,6 +35,7 @@ class DeviationAction(msgspec.Struct):
     note: str = ""
     amount: str | None = None
     outcome: str = ""
+    exclusion_reason: str = ""  # with a settlement or an outcome: the order line leaves the KPIs
 
 
 class PenaltyRead(msgspec.Struct):
@@ -77,6 +78,7 @@ class DeviationRead(msgspec.Struct):
     proposal: dict[str, Any] | None
     outcome: str
     outcome_amount: str | None
+    kpi_exclusion: str
     penalty: PenaltyRead
     available_actions: list[str]
     version: int
@@ -127,7 +129,7 @@ def _read(d: Deviation, available: list[str], events: list[DeviationEvent] | Non
         subject_ref=d.subject_ref, subject_label=d.subject_label, occurred_at=d.occurred_at, period=d.period,
         severity=d.severity, description=d.description, status=d.status, level=d.level, waiting_for=d.waiting_for,
         due_at=d.due_at, paused=d.paused_at is not None, proposal=actions._json(d.proposal), outcome=d.outcome,
-        outcome_amount=_s(d.outcome_amount),
+        outcome_amount=_s(d.outcome_amount), kpi_exclusion=d.kpi_exclusion,
         penalty=PenaltyRead(status=d.penalty_status, rule=d.penalty_rule, computed=_s(d.penalty_amount),
                             amount=_s(d.penalty_final if d.penalty_status in ("confirmed", "cancelled") else d.penalty_amount),
                             currency=d.currency,

@@ -36,6 +36,7 @@ class Deviation(Table, tablename="deviation"):
     proposal = JSONB(null=True, default=None)  # a settlement or an escalated outcome awaiting the other side
     outcome = Varchar(length=16, default="")
     outcome_amount = Numeric(digits=(14, 2), null=True, default=None)
+    kpi_exclusion = Varchar(length=500, default="")  # agreed: the order line leaves the KPIs, for this reason
     first_response_at = Timestamptz(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
     # the penalty, from the version in force when the deviation occurred

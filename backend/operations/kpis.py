@@ -29,7 +29,8 @@ WITH lines AS (
   FROM order_line l JOIN purchase_order o ON o.id = l.purchase_order
   WHERE l.relationship = $1 AND l.promised_date >= $2::date AND l.promised_date < $3::date
     AND NOT EXISTS (SELECT 1 FROM deviation x WHERE x.relationship = $1 AND x.subject_kind = 'order_line'
-                    AND x.subject_ref = l.external_id AND x.outcome = 'excluded')
+                    AND x.subject_ref = l.external_id AND x.kpi_exclusion <> ''
+                    AND x.status IN ('settled', 'waived', 'arbitrated'))
 ), running AS (
   SELECT d.order_line, d.delivered_at, d.qty_delivered, d.qty_rejected, l.ordered,
          sum(d.qty_delivered - d.qty_rejected) OVER (PARTITION BY d.order_line ORDER BY d.delivered_at, d.id)

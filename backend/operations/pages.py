@@ -184,7 +184,13 @@ async def explain(request: Request, actor: Actor, relationship_id: UUID) -> Temp
     value = await db.raw_one(
         "SELECT numerator, denominator, value FROM kpi_value WHERE relationship = $1 AND metric = $2"
         " AND period_kind = $3 AND period_start = $4", rel.id, metric, kind, start)
-    return page(request, "operations/explain.html", view=view, tab="scorecard", orgs=await sides(rel),
+    excluded = [dict(r) for r in await db.raw(
+        "SELECT l.external_id, d.kpi_exclusion, d.id AS deviation_id, d.number FROM deviation d"
+        " JOIN order_line l ON l.relationship = d.relationship AND l.external_id = d.subject_ref"
+        " WHERE d.relationship = $1 AND d.subject_kind = 'order_line' AND d.kpi_exclusion <> ''"
+        " AND d.status IN ('settled', 'waived', 'arbitrated') AND l.promised_date >= $2 AND l.promised_date < $3"
+        " ORDER BY l.external_id", rel.id, start, end)]
+    return page(request, "operations/explain.html", excluded=excluded, view=view, tab="scorecard", orgs=await sides(rel),
                 metric=metric, label=KPI_LABELS[metric], kind=kind, start=start, end=end, lines=lines[:50],
                 next_after=lines[49]["external_id"] if len(lines) > 50 else None, value=value,
                 tolerances=tolerances, only=only or "")

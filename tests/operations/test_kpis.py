@@ -169,3 +169,44 @@ async def test_a_bad_batch_is_rejected_whole_naming_rows_and_fields(app, demo, o
     carlos = await browser("carlos@lacteos.example")
     assert (await carlos.request("POST", f"/api/v1/relationships/{rel}/forecasts",
                                  json={"forecasts": []})).status_code == 403
+
+
+async def test_a_line_left_out_by_an_agreed_outcome_leaves_both_terms(app, demo, owner, browser, worker):
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    await sign(owner, rel, {"kpis": KPIS})
+    ana, bram = await browser(ANA), await browser(BRAM)
+    await ingest_all(ana, rel)
+    await wait_for(owner, rel, ["otif"], Decimal(5))
+    logged = await ana.request("POST", f"/api/v1/relationships/{rel}/deviations", json={
+        "type": "late_delivery", "occurred_at": "2026-11-13T00:30:00", "description": "Late.",
+        "subject_kind": "order_line", "subject_ref": "PO-1/3"})
+    deviation = logged.json()["id"]
+
+    async def act(who, action, version, **extra):
+        response = await who.request("POST", f"/api/v1/deviations/{deviation}/actions",
+                                     json={"action": action, "version": version} | extra)
+        assert response.status_code == 200, response.text
+
+    await act(bram, "contest", 1, note="Our truck waited at the closed gate from 23:00.")
+    await act(ana, "propose_settlement", 2, amount="0", note="No penalty.",
+              exclusion_reason="The gate was closed: the delay was ours.")
+    assert await owner.fetchval("SELECT kpi_exclusion FROM deviation") == ""  # not agreed yet
+    await act(bram, "accept_settlement", 3)
+    for _ in range(200):
+        got = await values(owner, rel)
+        if got["otif"]["denominator"] == 4 and not await owner.fetchval("SELECT count(*) FROM kpi_dirty"):
+            break
+        await asyncio.sleep(0.05)
+    assert (got["otif"]["numerator"], got["otif"]["denominator"]) == (2, 4)
+    assert got["on_time_delivery"]["value"] == Decimal(75)  # 3 of the 4 remaining lines
+    page = await bram.get(f"/relationships/{rel}/scorecard/explain?metric=otif&kind=month&start=2026-11-01")
+    assert "PO-1/3: The gate was closed: the delay was ours." in page.text
+    # an exclusion is only for a deviation about an order line
+    other = await ana.request("POST", f"/api/v1/relationships/{rel}/deviations", json={
+        "type": "other", "occurred_at": "2026-11-13T10:00:00", "description": "x"})
+    other_id = other.json()["id"]
+    await bram.request("POST", f"/api/v1/deviations/{other_id}/actions",
+                       json={"action": "contest", "version": 1, "note": "No."})
+    refused = await ana.request("POST", f"/api/v1/deviations/{other_id}/actions", json={
+        "action": "propose_settlement", "version": 2, "amount": "0", "exclusion_reason": "x"})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "exclusion_reason"
