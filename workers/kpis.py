@@ -1,10 +1,11 @@
 """KPI recompute: after an ingest, only the months it touched; nightly, every open period."""
 from datetime import date, datetime, timezone
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from backend import db
 from backend.operations.ingest import recompute_dirty
-from backend.operations.kpis import recompute
+from backend.operations.kpis import freeze_closed, recompute
 from backend.operations.proposals import propose_for
 
 RECONCILE_MONTHS = 13
@@ -38,6 +39,9 @@ async def reconcile_kpis(ctx, now: str | None = None) -> int:
         async with db.tenant_transaction(target["client_org"]):
             written += await recompute(target["relationship_id"], months, moment)
             await propose_for(target["relationship_id"], months, moment)
+            tz = (await db.raw_one("SELECT time_zone FROM relationship WHERE id = $1",
+                                   target["relationship_id"]))["time_zone"]
+            await freeze_closed(target["relationship_id"], moment.astimezone(ZoneInfo(tz)).date(), moment)
     return written
 
 

@@ -203,6 +203,8 @@ async def recompute(relationship_id: UUID, months: list[date], now: datetime | N
     """Recompute the months given and the quarters and years holding them (frozen periods stay as
     they are). Returns the number of values written."""
     now = now or datetime.now(timezone.utc)
+    # one writer of a relationship's values at a time (the ingest-driven job and the nightly one)
+    await db.raw("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"kpi:{relationship_id}")
     relationship = await db.raw_one("SELECT time_zone FROM relationship WHERE id = $1", relationship_id)
     tz = relationship["time_zone"]
     from zoneinfo import ZoneInfo
@@ -214,9 +216,10 @@ async def recompute(relationship_id: UUID, months: list[date], now: datetime | N
         version = await in_force_on(relationship_id, start) or await in_force_on(relationship_id, end)
         tolerances = tolerances_of(content_of(version)) if version else Tolerances()
         values = await compute(relationship_id, kind, start, end, tz, tolerances, today)
-        frozen = {r["metric"] for r in await db.raw(
-            "SELECT metric FROM kpi_value WHERE relationship = $1 AND period_kind = $2 AND period_start = $3"
-            " AND frozen_at IS NOT NULL", relationship_id, kind, start)}
+        if await db.raw_one("SELECT 1 FROM kpi_value WHERE relationship = $1 AND period_kind = $2"
+                            " AND period_start = $3 AND frozen_at IS NOT NULL LIMIT 1", relationship_id, kind, start):
+            continue  # a closed period: its snapshot changes only through an audited reopen
+        frozen: set[str] = set()
         # a metric with no data this time loses its old value (rows may have been corrected away)
         await db.raw("DELETE FROM kpi_value WHERE relationship = $1 AND period_kind = $2 AND period_start = $3"
                      " AND frozen_at IS NULL", relationship_id, kind, start)
@@ -247,3 +250,56 @@ async def judged_lines(relationship_id: UUID, start: date, end: date, tz: str, t
     sql = (f"SELECT * FROM ({JUDGED_LINES}) j" + (f" WHERE {' AND '.join(where)}" if where else "")
            + f" ORDER BY j.external_id LIMIT ${len(args)}")
     return [dict(r) for r in await db.raw(sql, *args)]
+
+
+FREEZE_AFTER_DAYS = 10
+PERIOD_END = ("(period_start + CASE period_kind WHEN 'month' THEN interval '1 month'"
+              " WHEN 'quarter' THEN interval '3 months' ELSE interval '1 year' END)::date")
+
+
+async def freeze_closed(relationship_id: UUID, today: date, now: datetime) -> int:
+    """Periods that ended more than FREEZE_AFTER_DAYS ago become snapshots both sides keep."""
+    rows = await db.raw(
+        f"UPDATE kpi_value SET frozen_at = $3 WHERE relationship = $1 AND frozen_at IS NULL"
+        f" AND {PERIOD_END} + {FREEZE_AFTER_DAYS} <= $2 RETURNING id", relationship_id, today, now)
+    return len(rows)
+
+
+async def do_reopen(*, actor, view, kind: str, start: date, reason: str) -> None:
+    """An admin reopens a closed period, saying why; it is recomputed from the rows and frozen again
+    by the nightly job."""
+    from backend import jobs
+    from backend.audit.actions import record
+    from backend.web.errors import FieldErrors, Forbidden
+    from backend.web.i18n import gettext as _
+
+    if not actor.is_admin:
+        raise Forbidden()
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldErrors({"reason": _("Say why the period is reopened.")})
+    rows = await db.raw("UPDATE kpi_value SET frozen_at = NULL WHERE relationship = $1 AND period_kind = $2"
+                        " AND period_start = $3 AND frozen_at IS NOT NULL RETURNING metric, value",
+                        view.relationship.id, kind, start)
+    if not rows:
+        raise FieldErrors({"reason": _("This period is not closed.")})
+    start, end = period_range(kind, start)
+    months, day = [], start
+    while day < end:
+        months.append(day)
+        day = period_range("month", day)[1]
+    await db.raw("INSERT INTO kpi_dirty (relationship, period_start) SELECT $1, unnest($2::date[])"
+                 " ON CONFLICT (relationship, period_start) DO UPDATE SET period_start = EXCLUDED.period_start",
+                 view.relationship.id, months)
+    await record("scorecard.reopened", actor=actor, relationship_id=view.relationship.id, target_type="period",
+                 target_id=f"{kind}:{start.isoformat()}", target_label=f"{kind} {start.isoformat()}",
+                 details={"reason": reason[:1000], "values": {r["metric"]: str(r["value"]) for r in rows}})
+    rel = view.relationship.id
+
+    async def enqueue() -> None:
+        for job_id in (f"kpi:{rel}", f"kpi:{rel}:next"):
+            if await jobs.enqueue("recompute_kpis", str(rel), _job_id=job_id):
+                return
+        await jobs.enqueue("recompute_kpis", str(rel))
+
+    db.after_commit(enqueue)

@@ -117,7 +117,8 @@ async def scorecard(request: Request, actor: Actor, relationship_id: UUID) -> Te
     version, tiles = await tiles_for(rel, party, month, today)
     return page(request, "operations/scorecard.html", view=view, tab="scorecard", orgs=await sides(rel),
                 tiles=tiles, party=party, month=month, version=version, score=composite(tiles),
-                previous=_back("month", month, 1), next=_back("month", month, -1))
+                previous=_back("month", month, 1), next=_back("month", month, -1), errors={},
+                frozen=await _frozen(rel.id, tiles))
 
 
 EXPORT_COLUMNS = ("metric", "measured_party", "period_kind", "period_start", "value", "numerator", "denominator",
@@ -196,7 +197,42 @@ async def explain(request: Request, actor: Actor, relationship_id: UUID) -> Temp
                 tolerances=tolerances, only=only or "")
 
 
-routes = [scorecard, explain, export_scorecard]
+@post("/relationships/{relationship_id:uuid}/scorecard/reopen")
+async def reopen_period(request: Request, actor: Actor, relationship_id: UUID, data: Form) -> Template | Redirect:
+    view = await get_relationship_for(actor, relationship_id)
+    kind = data.get("kind", "")
+    try:
+        start = date.fromisoformat(data.get("start", ""))
+    except ValueError:
+        start = None
+    if kind not in kpis.PERIOD_KINDS or start is None:
+        raise FieldErrors({"start": _("Choose a period.")})
+    try:
+        await kpis.do_reopen(actor=actor, view=view, kind=kind, start=start, reason=data.get("reason", ""))
+    except FieldErrors as exc:
+        rel = view.relationship
+        today = datetime.now(ZoneInfo(rel.time_zone)).date()
+        version, tiles = await tiles_for(rel, "supplier", start, today)
+        return page(request, "operations/scorecard.html", status_code=422, view=view, tab="scorecard",
+                    orgs=await sides(rel), tiles=tiles, party="supplier", month=start, version=version,
+                    score=composite(tiles), previous=_back("month", start, 1), next=_back("month", start, -1),
+                    errors=exc.errors, frozen=await _frozen(rel.id, tiles))
+    return Redirect(path=f"/relationships/{relationship_id}/scorecard",
+                    query_params={"period": start.strftime("%Y-%m")})
+
+
+async def _frozen(relationship_id: UUID, tiles: list[Tile]) -> dict:
+    """{(kind, start): frozen_at} of the tiles' periods that are closed."""
+    found = {}
+    for tile in tiles:
+        row = await db.raw_one("SELECT max(frozen_at) AS at FROM kpi_value WHERE relationship = $1"
+                               " AND period_kind = $2 AND period_start = $3", relationship_id, tile.kind, tile.start)
+        if row and row["at"]:
+            found[(tile.kind, tile.start)] = row["at"]
+    return found
+
+
+routes = [scorecard, explain, export_scorecard, reopen_period]
 
 
 # -- CSV imports --------------------------------------------------------------------------------

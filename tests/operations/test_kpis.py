@@ -210,3 +210,39 @@ async def test_a_line_left_out_by_an_agreed_outcome_leaves_both_terms(app, demo,
     refused = await ana.request("POST", f"/api/v1/deviations/{other_id}/actions", json={
         "action": "propose_settlement", "version": 2, "amount": "0", "exclusion_reason": "x"})
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "exclusion_reason"
+
+
+async def test_closed_periods_are_frozen_until_an_audited_reopen(app, demo, owner, browser, worker, servers,
+                                                                  database):
+    from workers.kpis import reconcile_kpis
+
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    await sign(owner, rel, {"kpis": KPIS})
+    ana, carlos = await browser(ANA), await browser("carlos@lacteos.example")
+    await ingest_all(ana, rel)
+    await wait_for(owner, rel, ["otif"], Decimal(5))
+    # the nightly job of 15 December freezes November (ended more than 10 days before)
+    await reconcile_kpis({}, "2026-12-15T02:15:00+00:00")
+    assert await owner.fetchval("SELECT count(*) FROM kpi_value WHERE period_kind = 'month'"
+                                " AND period_start = '2026-11-01' AND frozen_at IS NULL") == 0
+    # late data does not move the snapshot
+    late = {"deliveries": [{"external_id": "DN-9", "line_external_id": "PO-2/2", "delivered_at": "2026-11-25T09:00:00Z",
+                            "qty_delivered": "50"}]}
+    assert (await ana.request("POST", f"/api/v1/relationships/{rel}/deliveries", json=late)).status_code == 200
+    await wait_for(owner, rel, ["otif"])
+    assert (await values(owner, rel))["otif"]["numerator"] == 2
+    page = await ana.get(f"/relationships/{rel}/scorecard?period=2026-11")
+    assert "Closed period: snapshot of" in page.text and "Reopen this period" in page.text
+    assert "Reopen this period" not in (await carlos.get(f"/relationships/{rel}/scorecard?period=2026-11")).text
+    # only an admin reopens, saying why; the period is measured again
+    assert (await carlos.post(f"/relationships/{rel}/scorecard/reopen",
+                              {"kind": "month", "start": "2026-11-01", "reason": "x"})).status_code == 403
+    no_reason = await ana.post(f"/relationships/{rel}/scorecard/reopen", {"kind": "month", "start": "2026-11-01"})
+    assert no_reason.status_code == 422 and "Say why the period is reopened." in no_reason.text
+    reopened = await ana.post(f"/relationships/{rel}/scorecard/reopen",
+                              {"kind": "month", "start": "2026-11-01", "reason": "Delivery note DN-9 arrived late."})
+    assert reopened.status_code == 302
+    await wait_for(owner, rel, ["otif"])
+    assert (await values(owner, rel))["otif"]["numerator"] == 3  # PO-2/2 now on time and in full
+    audit = await owner.fetchrow("SELECT details FROM audit_entry WHERE action = 'scorecard.reopened'")
+    assert "Delivery note DN-9 arrived late." in audit["details"]
