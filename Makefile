@@ -38,6 +38,7 @@ test-e2e: install
 
 bench: install
 	$(BIN)/python -m tests.bench.deviations
+	$(BIN)/python -m tests.bench.ingest
 
 messages: install
 	$(BIN)/pybabel extract --ignore-dirs='.* node_modules' --no-location --sort-output -F babel.cfg -k _ -k lazy -o backend/locale/messages.pot .
