@@ -46,6 +46,7 @@ async def test_only_admins_manage_tokens_of_their_own_organization(app, demo, br
     carlos = await browser("carlos@lacteos.example")
     assert (await carlos.get("/org/api-tokens")).status_code == 404
     assert (await carlos.post("/org/api-tokens", {"name": "x", "relationships": "x"})).status_code == 403
+    await owner.execute("UPDATE app_user SET locale = 'en' WHERE email = 'olga@otra.example'")  # to read it
     olga = await browser("olga@otra.example")
     rel = demo["relationships"]["Yoghurt cups and lids"]
     refused = await olga.post("/org/api-tokens", {"name": "steal", "relationships": str(rel)})
