@@ -39,6 +39,8 @@ test-e2e: install
 bench: install
 	$(BIN)/python -m tests.bench.deviations
 	$(BIN)/python -m tests.bench.ingest
+	$(BIN)/python -m tests.bench.recompute
+	$(BIN)/python -m tests.bench.pages
 
 messages: install
 	$(BIN)/pybabel extract --ignore-dirs='.* node_modules' --no-location --sort-output -F babel.cfg -k _ -k lazy -o backend/locale/messages.pot .
