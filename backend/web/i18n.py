@@ -86,33 +86,44 @@ def lazy(message: str) -> str:
 
 # -- formatting -----------------------------------------------------------------------------
 
+@cache
+def _babel_locale(code: str) -> Locale:
+    """Parsed once per language: Babel would otherwise parse the code on every number and date."""
+    return Locale.parse(code)
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
 def format_date(value: date | datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
         if tz:
-            value = value.astimezone(ZoneInfo(tz))
+            value = value.astimezone(_zone(tz))
         value = value.date()
-    return dates.format_date(value, format=fmt, locale=current_locale())
+    return dates.format_date(value, format=fmt, locale=_babel_locale(current_locale()))
 
 
 def format_datetime(value: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
     if value is None:
         return ""
-    return dates.format_datetime(value, format=fmt, tzinfo=ZoneInfo(tz or "UTC"), locale=current_locale())
+    return dates.format_datetime(value, format=fmt, tzinfo=_zone(tz or "UTC"), locale=_babel_locale(current_locale()))
 
 
 def format_number(value: int | Decimal | float | None) -> str:
     if value is None:
         return ""
     # decimal_quantization=False: a unit price of 0.0345 must not be shown as 0.034
-    return numbers.format_decimal(value, locale=current_locale(), decimal_quantization=False)
+    return numbers.format_decimal(value, locale=_babel_locale(current_locale()), decimal_quantization=False)
 
 
 def format_money(value: Decimal | None, currency: str) -> str:
     if value is None:
         return ""
-    return numbers.format_currency(value, currency, locale=current_locale())
+    return numbers.format_currency(value, currency, locale=_babel_locale(current_locale()))
 
 
 def language_name(code: str) -> str:
