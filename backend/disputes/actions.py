@@ -403,23 +403,12 @@ def _exclusion(d: Deviation, data: dict, errors: dict) -> str:
 
 async def _remeasure_line(d: Deviation) -> None:
     """The line's month is measured again without it."""
-    from backend import jobs
+    from backend.operations.kpis import mark_for_recompute
 
     line = await db.raw_one("SELECT promised_date FROM order_line WHERE relationship = $1 AND external_id = $2",
                             d.relationship, d.subject_ref)
-    if line is None:
-        return
-    await db.raw("INSERT INTO kpi_dirty (relationship, period_start) VALUES ($1, $2) ON CONFLICT (relationship,"
-                 " period_start) DO UPDATE SET period_start = EXCLUDED.period_start", d.relationship,
-                 line["promised_date"].replace(day=1))
-
-    async def enqueue() -> None:
-        for job_id in (f"kpi:{d.relationship}", f"kpi:{d.relationship}:next"):
-            if await jobs.enqueue("recompute_kpis", str(d.relationship), _job_id=job_id):
-                return
-        await jobs.enqueue("recompute_kpis", str(d.relationship))
-
-    db.after_commit(enqueue)
+    if line is not None:
+        await mark_for_recompute(d.relationship, [line["promised_date"].replace(day=1)])
 
 
 async def _apply(d: Deviation, changes: dict, now: datetime) -> Deviation:

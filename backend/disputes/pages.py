@@ -2,8 +2,6 @@
 and evidence, and the penalty ledger with its exports."""
 from __future__ import annotations
 
-import csv
-import io
 from urllib.parse import quote
 from datetime import datetime, timezone
 from uuid import UUID
@@ -25,6 +23,7 @@ from backend.relationships.tables import Relationship
 from backend.web import i18n
 from backend.web.current import Actor
 from backend.web.errors import Conflict, FieldErrors, Forbidden, not_found
+from backend.web.exports import table_response
 from backend.web.forms import Form, form_int
 from backend.web.i18n import gettext as _
 from backend.web.templating import page
@@ -339,31 +338,8 @@ async def export_ledger(request: Request, actor: Actor, relationship_id: UUID) -
         rows = _export_rows(ledger, view.relationship.time_zone)
     finally:
         i18n._locale.reset(token)
-    name = f"penalties-{period}.{fmt}"
-    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(EXPORT_COLUMNS)
-        writer.writerows([["" if v is None else str(v) for v in row] for row in rows])
-        return Response(content=out.getvalue(), media_type="text/csv; charset=utf-8", headers=disposition)
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = period
-    sheet.append(list(EXPORT_COLUMNS))
-    for row in rows:
-        sheet.append(row)  # Decimal cells stay exact numbers
-    for cell in sheet[1]:
-        cell.font = cell.font.copy(bold=True)
-    for column in "FGHI":
-        for cell in sheet[column][1:]:
-            cell.number_format = "#,##0.00"
-    out = io.BytesIO()
-    book.save(out)
-    return Response(content=out.getvalue(), headers=disposition,
-                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return table_response(f"penalties-{period}", EXPORT_COLUMNS, rows, fmt, sheet=period,
+                          money_columns=("computed", "amount", "charged", "capped_off"))
 
 
 routes = [deviations_tab, new_deviation, log_deviation, deviation_page, act, upload_evidence, download_evidence,

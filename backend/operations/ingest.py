@@ -10,8 +10,9 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from backend import db, jobs
+from backend import db
 from backend.audit.actions import record
+from backend.operations.kpis import mark_for_recompute
 from backend.relationships.access import RelationshipView
 from backend.web.current import Actor
 from backend.web.errors import Forbidden, RowErrors
@@ -108,23 +109,7 @@ def _months(days) -> list[date]:
 
 async def _finish(actor: Actor, view: RelationshipView, kind: str, count: int, months: list[date]) -> dict:
     rel = view.relationship.id
-    if months:
-        # DO UPDATE, not DO NOTHING: it locks a mark already there, so a recompute that is taking
-        # it waits for this batch to commit and then reads its rows.
-        await db.raw("INSERT INTO kpi_dirty (relationship, period_start) SELECT $1, unnest($2::date[])"
-                     " ON CONFLICT (relationship, period_start) DO UPDATE SET period_start = EXCLUDED.period_start",
-                     rel, months)
-
-        async def enqueue() -> None:
-            # One queued job per relationship is enough (it reads every marked month when it runs);
-            # when that job is already running it may have looked before this batch, so a second
-            # one follows it, and only if both are busy does a third run.
-            for job_id in (f"kpi:{rel}", f"kpi:{rel}:next"):
-                if await jobs.enqueue("recompute_kpis", str(rel), _job_id=job_id):
-                    return
-            await jobs.enqueue("recompute_kpis", str(rel))
-
-        db.after_commit(enqueue)
+    await mark_for_recompute(rel, months)
     await record(f"operations.{kind}_ingested", actor=actor, relationship_id=rel, target_type=kind,
                  target_id=rel, target_label=kind, details={"rows": count, "months": [m.isoformat() for m in months]})
     return {"rows": count, "months": [m.strftime("%Y-%m") for m in months]}

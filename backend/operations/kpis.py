@@ -252,6 +252,31 @@ async def judged_lines(relationship_id: UUID, start: date, end: date, tz: str, t
     return [dict(r) for r in await db.raw(sql, *args)]
 
 
+async def mark_for_recompute(relationship_id: UUID, months: list[date]) -> None:
+    """Mark months of a relationship for the KPI workers and make sure a recompute follows commit.
+
+    DO UPDATE, not DO NOTHING: it locks a mark already there, so a recompute that is taking it
+    waits for this transaction to commit and then reads its rows. One queued job per relationship
+    is enough (it reads every marked month when it runs); when that job is already running it may
+    have looked before this commit, so a second one follows it, and only if both are busy does a
+    third run."""
+    from backend import jobs
+
+    if not months:
+        return
+    await db.raw("INSERT INTO kpi_dirty (relationship, period_start) SELECT $1, unnest($2::date[])"
+                 " ON CONFLICT (relationship, period_start) DO UPDATE SET period_start = EXCLUDED.period_start",
+                 relationship_id, sorted(set(months)))
+
+    async def enqueue() -> None:
+        for job_id in (f"kpi:{relationship_id}", f"kpi:{relationship_id}:next"):
+            if await jobs.enqueue("recompute_kpis", str(relationship_id), _job_id=job_id):
+                return
+        await jobs.enqueue("recompute_kpis", str(relationship_id))
+
+    db.after_commit(enqueue)
+
+
 FREEZE_AFTER_DAYS = 10
 PERIOD_END = ("(period_start + CASE period_kind WHEN 'month' THEN interval '1 month'"
               " WHEN 'quarter' THEN interval '3 months' ELSE interval '1 year' END)::date")
@@ -268,7 +293,6 @@ async def freeze_closed(relationship_id: UUID, today: date, now: datetime) -> in
 async def do_reopen(*, actor, view, kind: str, start: date, reason: str) -> None:
     """An admin reopens a closed period, saying why; it is recomputed from the rows and frozen again
     by the nightly job."""
-    from backend import jobs
     from backend.audit.actions import record
     from backend.web.errors import FieldErrors, Forbidden
     from backend.web.i18n import gettext as _
@@ -288,18 +312,7 @@ async def do_reopen(*, actor, view, kind: str, start: date, reason: str) -> None
     while day < end:
         months.append(day)
         day = period_range("month", day)[1]
-    await db.raw("INSERT INTO kpi_dirty (relationship, period_start) SELECT $1, unnest($2::date[])"
-                 " ON CONFLICT (relationship, period_start) DO UPDATE SET period_start = EXCLUDED.period_start",
-                 view.relationship.id, months)
+    await mark_for_recompute(view.relationship.id, months)
     await record("scorecard.reopened", actor=actor, relationship_id=view.relationship.id, target_type="period",
                  target_id=f"{kind}:{start.isoformat()}", target_label=f"{kind} {start.isoformat()}",
                  details={"reason": reason[:1000], "values": {r["metric"]: str(r["value"]) for r in rows}})
-    rel = view.relationship.id
-
-    async def enqueue() -> None:
-        for job_id in (f"kpi:{rel}", f"kpi:{rel}:next"):
-            if await jobs.enqueue("recompute_kpis", str(rel), _job_id=job_id):
-                return
-        await jobs.enqueue("recompute_kpis", str(rel))
-
-    db.after_commit(enqueue)

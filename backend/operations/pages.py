@@ -20,6 +20,7 @@ from backend.relationships.access import get_relationship_for
 from backend.relationships.queries import sides
 from backend.web.current import Actor
 from backend.web.errors import FieldErrors, not_found
+from backend.web.exports import table_response
 from backend.web.forms import Form
 from backend.web.i18n import gettext as _
 from backend.web.templating import page
@@ -127,9 +128,6 @@ EXPORT_COLUMNS = ("metric", "measured_party", "period_kind", "period_start", "va
 
 @get("/relationships/{relationship_id:uuid}/scorecard/export")
 async def export_scorecard(request: Request, actor: Actor, relationship_id: UUID) -> Response:
-    import csv
-    import io
-
     view = await get_relationship_for(actor, relationship_id)
     rel = view.relationship
     party, month, today = _choice(request, rel)
@@ -142,26 +140,8 @@ async def export_scorecard(request: Request, actor: Actor, relationship_id: UUID
              Decimal(str(t.kpi.get("weight") or 0))] for t in tiles]
     score = composite(tiles)
     rows.append(["composite_score", party, "", month.isoformat(), score, None, None, None, None, "", None])
-    name = f"scorecard-{party}-{month.strftime('%Y-%m')}.{fmt}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(EXPORT_COLUMNS)
-        writer.writerows([["" if v is None else str(v) for v in row] for row in rows])
-        return Response(content=out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "scorecard"
-    sheet.append(list(EXPORT_COLUMNS))
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return Response(content=out.getvalue(), headers=headers,
-                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return table_response(f"scorecard-{party}-{month.strftime('%Y-%m')}", EXPORT_COLUMNS, rows, fmt,
+                          sheet="scorecard")
 
 
 @get("/relationships/{relationship_id:uuid}/scorecard/explain")
@@ -223,13 +203,14 @@ async def reopen_period(request: Request, actor: Actor, relationship_id: UUID, d
 
 async def _frozen(relationship_id: UUID, tiles: list[Tile]) -> dict:
     """{(kind, start): frozen_at} of the tiles' periods that are closed."""
-    found = {}
-    for tile in tiles:
-        row = await db.raw_one("SELECT max(frozen_at) AS at FROM kpi_value WHERE relationship = $1"
-                               " AND period_kind = $2 AND period_start = $3", relationship_id, tile.kind, tile.start)
-        if row and row["at"]:
-            found[(tile.kind, tile.start)] = row["at"]
-    return found
+    if not tiles:
+        return {}
+    rows = await db.raw(
+        "SELECT period_kind, period_start, max(frozen_at) AS at FROM kpi_value WHERE relationship = $1"
+        " AND (period_kind, period_start) IN (SELECT * FROM unnest($2::text[], $3::date[]))"
+        " AND frozen_at IS NOT NULL GROUP BY 1, 2",
+        relationship_id, [t.kind for t in tiles], [t.start for t in tiles])
+    return {(r["period_kind"], r["period_start"]): r["at"] for r in rows}
 
 
 routes = [scorecard, explain, export_scorecard, reopen_period]

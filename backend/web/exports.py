@@ -1,0 +1,39 @@
+"""Tables offered for download as CSV or XLSX (numbers stay exact: Decimal cells, not floats)."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+from litestar import Response
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def table_response(filename: str, columns: Sequence[str], rows: Sequence[Sequence], fmt: str, *, sheet: str,
+                   money_columns: Sequence[str] = ()) -> Response:
+    """`fmt` is "csv" or "xlsx"; the file is offered as an attachment named `filename`.<fmt>."""
+    headers = {"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'}
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        writer.writerows([["" if v is None else str(v) for v in row] for row in rows])
+        return Response(content=out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    from openpyxl import Workbook
+
+    book = Workbook()
+    table = book.active
+    table.title = sheet
+    table.append(list(columns))
+    for row in rows:
+        table.append(list(row))
+    for cell in table[1]:
+        cell.font = cell.font.copy(bold=True)
+    for index, name in enumerate(columns, start=1):
+        if name in money_columns:
+            for (cell,) in table.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = "#,##0.00"
+    out = io.BytesIO()
+    book.save(out)
+    return Response(content=out.getvalue(), headers=headers, media_type=XLSX)
