@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python -m tests.bench.deviations
 	$(BIN)/python -m tests.bench.ingest
 	$(BIN)/python -m tests.bench.recompute
+	$(BIN)/python -m tests.bench.full_recompute
 	$(BIN)/python -m tests.bench.pages
 
 messages: install

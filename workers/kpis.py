@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from backend import db
 from backend.operations.ingest import recompute_dirty
-from backend.operations.kpis import freeze_closed, recompute
+from backend.operations.kpis import freeze_closed, recompute_many
 from backend.operations.proposals import propose_for
 
 RECONCILE_MONTHS = 13
@@ -34,16 +34,19 @@ async def reconcile_kpis(ctx, now: str | None = None) -> int:
     for k in range(RECONCILE_MONTHS):
         index = first.year * 12 + first.month - 1 - k
         months.append(date(index // 12, index % 12 + 1, 1))
-    written = 0
+    by_org: dict = {}
     for target in targets:
-        async with db.tenant_transaction(target["client_org"]):
-            written += await recompute(target["relationship_id"], months, moment)
-            await propose_for(target["relationship_id"], months, moment)
-            tz = (await db.raw_one("SELECT time_zone FROM relationship WHERE id = $1",
-                                   target["relationship_id"]))["time_zone"]
-            await freeze_closed(target["relationship_id"], moment.astimezone(ZoneInfo(tz)).date(), moment)
+        by_org.setdefault(target["client_org"], []).append(target["relationship_id"])
+    written = 0
+    for org, relationships in by_org.items():  # one set-based recompute per client company
+        async with db.tenant_transaction(org):
+            written += await recompute_many({r: months for r in relationships}, moment)
+        for relationship in relationships:
+            async with db.tenant_transaction(org):
+                await propose_for(relationship, months, moment)
+                tz = (await db.raw_one("SELECT time_zone FROM relationship WHERE id = $1", relationship))["time_zone"]
+                await freeze_closed(relationship, moment.astimezone(ZoneInfo(tz)).date(), moment)
     return written
-
 
 async def run_import(ctx, job_id: str) -> str:
     from backend.operations import imports

@@ -34,11 +34,10 @@ def hash_of(version: AgreementVersion, content: dict[str, Any] | None = None) ->
 
 async def in_force_on(relationship_id: UUID, day: date) -> AgreementVersion | None:
     """The version in force on a day: the signed one with the latest effective date on or before it."""
-    return await AgreementVersion.objects().where(
-        (AgreementVersion.relationship == relationship_id) & (AgreementVersion.status == "signed")
-        & (AgreementVersion.effective_date <= day)
-    ).order_by(AgreementVersion.effective_date, ascending=False).order_by(
-        AgreementVersion.number, ascending=False).first()
+    row = await db.raw_one(
+        "SELECT * FROM agreement_version WHERE relationship = $1 AND status = 'signed' AND effective_date <= $2"
+        " ORDER BY effective_date DESC, number DESC LIMIT 1", relationship_id, day)
+    return AgreementVersion(_data=dict(row), _exists_in_db=True) if row else None
 
 
 async def do_start_draft(*, actor: Actor, view: RelationshipView, based_on: AgreementVersion | None = None

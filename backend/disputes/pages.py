@@ -2,8 +2,9 @@
 and evidence, and the penalty ledger with its exports."""
 from __future__ import annotations
 
-from urllib.parse import quote
 from datetime import datetime, timezone
+from types import SimpleNamespace
+from urllib.parse import quote
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -67,6 +68,8 @@ async def deviations_tab(request: Request, actor: Actor, relationship_id: UUID) 
     holidays = await _holidays(view.relationship)
     for item in items:
         item["time_left"] = time_left(item, view.relationship.time_zone, holidays)
+    # attributes, not keys: the template's d.number then finds its value at the first attempt
+    items = [SimpleNamespace(**item) for item in items]
     return page(request, "deviations/list.html", view=view, tab="deviations", orgs=await sides(view.relationship),
                 items=items, next_cursor=next_cursor, filters=filters,
                 next_query=filters.query() | {"cursor": next_cursor or ""}, first_page=not request.query_params.get("cursor"),

@@ -19,7 +19,8 @@ async def notify(*, user_id: UUID, org_id: UUID, kind: str, title: str, body: st
 
 
 async def unread_count(user_id: UUID) -> int:
-    return await Notification.count().where((Notification.user == user_id) & Notification.read_at.is_null())
+    row = await db.raw_one("SELECT count(*) AS n FROM notification WHERE \"user\" = $1 AND read_at IS NULL", user_id)
+    return row["n"]
 
 
 async def inbox(actor: Actor, limit: int = 100) -> list[Notification]:

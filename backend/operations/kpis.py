@@ -1,119 +1,170 @@
-"""KPIs of DESIGN.md section 5, computed in PostgreSQL: one set-based statement per family over a
-relationship's rows for a range of periods, grouped by period. Lines belong to the period of their
-promised date; deliveries are judged by their local date in the relationship's time zone.
+"""KPIs of DESIGN.md section 5, computed in PostgreSQL: one set-based statement per family over the
+rows of any number of relationships, grouped by relationship and period. Lines belong to the month
+of their promised date; deliveries are judged by their local date in the relationship's time zone,
+with the tolerances of the agreement version in force in that month.
 
+Each statement first sums per relationship and month (and, for lines, per order), then rolls the
+months up into their quarters and years, so a quarter is exactly its months' lines and orders.
 Each value keeps its numerator and denominator (exact counts or sums), so that it can be
 explained, and None when the period has no data.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from uuid import UUID, uuid4
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from backend import db
-from backend.agreements.actions import content_of, in_force_on
+from backend.agreements.sections import empty_content
 
 PERIOD_KINDS = ("month", "quarter", "year")
 PERCENT = {"on_time_delivery", "in_full", "otif", "unit_fill_rate", "order_fill_rate", "perfect_order",
            "invoice_accuracy", "payment_on_time", "forecast_accuracy"}
 CONFIRMED = ("accepted", "upheld", "settled", "arbitrated")
 
-# One row per line of the range, with how it is judged; $1 relationship, $2/$3 promised-date range,
-# $4 early and $5 late tolerance (days), $6 quantity tolerance (fraction), $7 time zone.
-JUDGED_LINES = """
-WITH lines AS (
-  SELECT l.id, l.external_id, l.purchase_order, l.item_code, l.qty_ordered AS ordered, l.promised_date, l.unit_price,
-         o.ordered_at, o.external_id AS order_external_id
+# How each (relationship, month) is judged: $1..$7 are parallel arrays, one entry per pair.
+TERMS = """
+terms AS (
+  SELECT t.*, (t.month + interval '1 month')::date AS month_end
+  FROM unnest($1::uuid[], $2::date[], $3::text[], $4::int[], $5::int[], $6::numeric[], $7::date[])
+    AS t(relationship, month, tz, early, late, qty, today)
+)"""
+
+# A (relationship, month) row counted again in its quarter and its year.
+ROLL_UP = """CROSS JOIN LATERAL (VALUES ('month', {m}), ('quarter', date_trunc('quarter', {m})::date),
+                                ('year', date_trunc('year', {m})::date)) AS k(kind, period_start)"""
+
+# One row per line of the terms' months with how it is judged: early/late tolerance in days,
+# quantity tolerance as a fraction, in the relationship's time zone. The lines are chosen by
+# relationship and date range ($8, $9, $10), which the planner can estimate, and each line meets its
+# month's terms only after its deliveries are summed, so no join depends on a guessed row count.
+JUDGED = f"""
+WITH {TERMS}, lines AS (
+  SELECT l.id, l.relationship, l.external_id, l.purchase_order, l.qty_ordered AS ordered, l.promised_date,
+         o.ordered_at{{line_details}}
   FROM order_line l JOIN purchase_order o ON o.id = l.purchase_order
-  WHERE l.relationship = $1 AND l.promised_date >= $2::date AND l.promised_date < $3::date
-    AND NOT EXISTS (SELECT 1 FROM deviation x WHERE x.relationship = $1 AND x.subject_kind = 'order_line'
+  WHERE l.relationship = ANY($8::uuid[]) AND l.promised_date >= $9::date AND l.promised_date < $10::date
+    AND NOT EXISTS (SELECT 1 FROM deviation x WHERE x.relationship = l.relationship AND x.subject_kind = 'order_line'
                     AND x.subject_ref = l.external_id AND x.kpi_exclusion <> ''
                     AND x.status IN ('settled', 'waived', 'arbitrated'))
-), running AS (
-  SELECT d.order_line, d.delivered_at, d.qty_delivered, d.qty_rejected, l.ordered,
-         sum(d.qty_delivered - d.qty_rejected) OVER (PARTITION BY d.order_line ORDER BY d.delivered_at, d.id)
-           AS accepted_so_far
-  FROM delivery d JOIN lines l ON l.id = d.order_line
-), per_line AS (
-  SELECT order_line, sum(qty_delivered - qty_rejected) AS accepted, sum(qty_delivered) AS delivered,
-         sum(qty_rejected) AS rejected, max(delivered_at) AS last_at,
-         min(delivered_at) FILTER (WHERE accepted_so_far >= ordered * (1 - $6::numeric)) AS completed_at
-  FROM running GROUP BY order_line
+), running AS (  -- each delivery with the quantity accepted up to and including it
+  SELECT l.*, d.delivered_at, d.qty_delivered, d.qty_rejected,
+         sum(d.qty_delivered - d.qty_rejected) OVER (PARTITION BY l.id ORDER BY d.delivered_at, d.id) AS accepted_so_far
+  FROM lines l LEFT JOIN delivery d ON d.order_line = l.id
 ), judged AS (
-  SELECT l.*, coalesce(p.accepted, 0) AS accepted, coalesce(p.delivered, 0) AS delivered,
-         coalesce(p.rejected, 0) AS rejected, p.completed_at, p.last_at,
-         (coalesce(p.completed_at, p.last_at) AT TIME ZONE $7::text)::date AS judged_on
-  FROM lines l LEFT JOIN per_line p ON p.order_line = l.id
+  SELECT r.id, any_value(r.relationship) AS relationship, any_value(r.external_id) AS external_id,
+         any_value(r.purchase_order) AS purchase_order, any_value(r.ordered) AS ordered,
+         any_value(r.promised_date) AS promised_date, any_value(r.ordered_at) AS ordered_at{{judged_details}},
+         any_value(t.month) AS month, any_value(t.tz) AS tz,
+         any_value(t.early) AS early, any_value(t.late) AS late, any_value(t.qty) AS qty,
+         coalesce(sum(r.qty_delivered - r.qty_rejected), 0) AS accepted, coalesce(sum(r.qty_delivered), 0) AS delivered,
+         coalesce(sum(r.qty_rejected), 0) AS rejected, max(r.delivered_at) AS last_at,
+         min(r.delivered_at) FILTER (WHERE r.accepted_so_far >= r.ordered * (1 - t.qty)) AS completed_at
+  FROM running r JOIN terms t ON t.relationship = r.relationship AND t.month = date_trunc('month', r.promised_date)::date
+  GROUP BY r.id
 )
-SELECT j.*,
-       coalesce(j.judged_on BETWEEN j.promised_date - $4::int AND j.promised_date + $5::int, false) AS on_time,
-       j.accepted >= j.ordered * (1 - $6::numeric) AS in_full,
-       coalesce(j.completed_at IS NOT NULL AND (j.completed_at AT TIME ZONE $7::text)::date
-                BETWEEN j.promised_date - $4::int AND j.promised_date + $5::int, false) AS otif,
-       EXISTS (SELECT 1 FROM deviation x WHERE x.relationship = $1 AND x.subject_kind = 'order_line'
-               AND x.subject_ref = j.external_id AND x.status = ANY(ARRAY['accepted', 'upheld', 'settled', 'arbitrated'])
-               AND x.outcome <> 'waived') AS deviated
+SELECT j.*, (coalesce(j.completed_at, j.last_at) AT TIME ZONE j.tz)::date AS judged_on,
+       coalesce((coalesce(j.completed_at, j.last_at) AT TIME ZONE j.tz)::date
+                BETWEEN j.promised_date - j.early AND j.promised_date + j.late, false) AS on_time,
+       j.accepted >= j.ordered * (1 - j.qty) AS in_full,
+       coalesce((j.completed_at AT TIME ZONE j.tz)::date BETWEEN j.promised_date - j.early
+                AND j.promised_date + j.late, false) AS otif,
+       (j.relationship, j.external_id) IN (
+         SELECT x.relationship, x.subject_ref FROM deviation x WHERE x.relationship = ANY($8::uuid[])
+         AND x.subject_kind = 'order_line' AND x.status = ANY(ARRAY['accepted', 'upheld', 'settled', 'arbitrated'])
+         AND x.outcome <> 'waived') AS deviated
 FROM judged j
 """
+# for "explain" and the proposals: what the line is, as well as how it was judged
+JUDGED_LINES = JUDGED.format(
+    line_details=", l.item_code, l.unit_price, o.external_id AS order_external_id",
+    judged_details=", any_value(r.item_code) AS item_code, any_value(r.unit_price) AS unit_price,"
+                   " any_value(r.order_external_id) AS order_external_id")
 
 LINE_METRICS = f"""
-WITH judged AS ({JUDGED_LINES}),
-lines AS (SELECT date_trunc($8::text, promised_date)::date AS period_start, * FROM judged),
-orders AS (
-  SELECT period_start, purchase_order, bool_and(in_full) AS all_in_full,
-         bool_and(on_time AND in_full AND NOT deviated) AS perfect
-  FROM lines GROUP BY period_start, purchase_order
+WITH judged AS ({JUDGED.format(line_details="", judged_details="")}),
+per_order AS (  -- a relationship's order in one month: its lines' sums and whether they were all good
+  SELECT relationship, month, purchase_order, count(*) AS lines,
+         count(*) FILTER (WHERE on_time) AS on_time, count(*) FILTER (WHERE in_full) AS in_full,
+         count(*) FILTER (WHERE otif) AS otif,
+         sum(least(accepted, ordered)) AS filled_units, sum(ordered) AS ordered_units,
+         sum(rejected) AS rejected_units, sum(delivered) AS delivered_units, count(completed_at) AS completed,
+         sum(extract(epoch FROM completed_at - ordered_at) / 86400) AS lead_days,
+         bool_and(in_full) AS all_in_full, bool_and(on_time AND in_full AND NOT deviated) AS perfect
+  FROM judged GROUP BY relationship, month, purchase_order
+), per_period AS (  -- the same order once per period, whichever of the period's months its lines fall in
+  SELECT o.relationship, k.kind, k.period_start, o.purchase_order, sum(lines) AS lines, sum(on_time) AS on_time,
+         sum(in_full) AS in_full, sum(otif) AS otif, sum(filled_units) AS filled_units,
+         sum(ordered_units) AS ordered_units, sum(rejected_units) AS rejected_units,
+         sum(delivered_units) AS delivered_units, sum(completed) AS completed, sum(lead_days) AS lead_days,
+         bool_and(all_in_full) AS all_in_full, bool_and(perfect) AS perfect
+  FROM per_order o {ROLL_UP.format(m="o.month")}
+  GROUP BY o.relationship, k.kind, k.period_start, o.purchase_order
 )
-SELECT l.period_start, count(*) AS lines,
-       count(*) FILTER (WHERE on_time) AS on_time, count(*) FILTER (WHERE in_full) AS in_full,
-       count(*) FILTER (WHERE otif) AS otif,
-       sum(least(accepted, ordered)) AS filled_units, sum(ordered) AS ordered_units,
-       sum(rejected) AS rejected_units, sum(delivered) AS delivered_units,
-       count(completed_at) AS completed,
-       sum(extract(epoch FROM completed_at - ordered_at) / 86400) AS lead_days,
-       (SELECT count(*) FROM orders o WHERE o.period_start = l.period_start) AS orders,
-       (SELECT count(*) FROM orders o WHERE o.period_start = l.period_start AND o.all_in_full) AS orders_in_full,
-       (SELECT count(*) FROM orders o WHERE o.period_start = l.period_start AND o.perfect) AS orders_perfect
-FROM lines l GROUP BY l.period_start
+SELECT relationship, kind, period_start, sum(lines) AS lines, sum(on_time) AS on_time, sum(in_full) AS in_full,
+       sum(otif) AS otif, sum(filled_units) AS filled_units, sum(ordered_units) AS ordered_units,
+       sum(rejected_units) AS rejected_units, sum(delivered_units) AS delivered_units,
+       sum(completed) AS completed, sum(lead_days) AS lead_days, count(*) AS orders,
+       count(*) FILTER (WHERE all_in_full) AS orders_in_full, count(*) FILTER (WHERE perfect) AS orders_perfect
+FROM per_period GROUP BY relationship, kind, period_start
 """
 
-INVOICE_METRICS = """
-SELECT date_trunc($4::text, issued_on)::date AS period_start, count(*) AS invoices,
-       count(*) FILTER (WHERE NOT disputed) AS undisputed
-FROM invoice WHERE relationship = $1 AND issued_on >= $2::date AND issued_on < $3::date GROUP BY 1
-"""
-
-PAYMENT_METRICS = """
-SELECT date_trunc($4::text, due_date)::date AS period_start, count(*) AS due,
-       count(*) FILTER (WHERE paid_on IS NOT NULL AND paid_on <= due_date) AS paid_on_time
-FROM invoice WHERE relationship = $1 AND due_date >= $2::date AND due_date < least($3::date, $5::date) GROUP BY 1
-"""
-
-FORECAST_METRICS = """
-WITH actual AS (
-  SELECT to_char(promised_date, 'YYYY-MM') AS period, item_code, sum(qty_ordered) AS qty
-  FROM order_line WHERE relationship = $1 AND promised_date >= $2::date AND promised_date < $3::date GROUP BY 1, 2
-), planned AS (
-  SELECT period, item_code, sum(qty) AS qty FROM forecast
-  WHERE relationship = $1 AND period >= to_char($2::date, 'YYYY-MM') AND period < to_char($3::date, 'YYYY-MM')
+INVOICE_METRICS = f"""
+WITH {TERMS}, months AS (
+  SELECT t.relationship, t.month, count(*) AS invoices, count(*) FILTER (WHERE NOT i.disputed) AS undisputed
+  FROM terms t JOIN invoice i ON i.relationship = t.relationship AND i.issued_on >= t.month AND i.issued_on < t.month_end
   GROUP BY 1, 2
-), pairs AS (
-  SELECT coalesce(a.period, p.period) AS period, coalesce(a.qty, 0) AS actual, coalesce(p.qty, 0) AS planned
-  FROM actual a FULL JOIN planned p ON p.period = a.period AND p.item_code = a.item_code
 )
-SELECT date_trunc($4::text, to_date(period, 'YYYY-MM'))::date AS period_start, sum(abs(planned - actual)) AS error,
-       sum(actual) AS actual, count(*) AS pairs
-FROM pairs GROUP BY 1
+SELECT relationship, kind, period_start, sum(invoices) AS invoices, sum(undisputed) AS undisputed
+FROM months m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
 """
 
-RESPONSE_METRICS = """
-SELECT date_trunc($4::text, (created_at AT TIME ZONE $5::text)::date)::date AS period_start, count(*) AS answered,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_response_at - created_at) / 3600) AS median
-FROM deviation WHERE relationship = $1 AND first_response_at IS NOT NULL AND source = 'person'
-  AND (created_at AT TIME ZONE $5::text)::date >= $2::date AND (created_at AT TIME ZONE $5::text)::date < $3::date
-GROUP BY 1
+PAYMENT_METRICS = f"""
+WITH {TERMS}, months AS (
+  SELECT t.relationship, t.month, count(*) AS due,
+         count(*) FILTER (WHERE i.paid_on IS NOT NULL AND i.paid_on <= i.due_date) AS paid_on_time
+  FROM terms t JOIN invoice i ON i.relationship = t.relationship AND i.due_date >= t.month
+       AND i.due_date < least(t.month_end, t.today)
+  GROUP BY 1, 2
+)
+SELECT relationship, kind, period_start, sum(due) AS due, sum(paid_on_time) AS paid_on_time
+FROM months m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
+"""
+
+FORECAST_METRICS = f"""
+WITH {TERMS}, actual AS (
+  SELECT t.relationship, t.month, l.item_code, sum(l.qty_ordered) AS qty
+  FROM terms t JOIN order_line l ON l.relationship = t.relationship AND l.promised_date >= t.month
+       AND l.promised_date < t.month_end
+  GROUP BY 1, 2, 3
+), planned AS (
+  SELECT t.relationship, t.month, f.item_code, sum(f.qty) AS qty
+  FROM terms t JOIN forecast f ON f.relationship = t.relationship AND f.period = to_char(t.month, 'YYYY-MM')
+  GROUP BY 1, 2, 3
+), pairs AS (  -- per item and month: |forecast - actual|
+  SELECT coalesce(a.relationship, p.relationship) AS relationship, coalesce(a.month, p.month) AS month,
+         coalesce(a.qty, 0) AS actual, coalesce(p.qty, 0) AS planned
+  FROM actual a FULL JOIN planned p ON p.relationship = a.relationship AND p.month = a.month
+       AND p.item_code = a.item_code
+)
+SELECT relationship, kind, period_start, sum(abs(planned - actual)) AS error, sum(actual) AS actual,
+       count(*) AS pairs
+FROM pairs m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
+"""
+
+RESPONSE_METRICS = f"""
+WITH {TERMS}, answered AS (
+  SELECT t.relationship, t.month, extract(epoch FROM x.first_response_at - x.created_at) / 3600 AS hours
+  FROM terms t JOIN deviation x ON x.relationship = t.relationship AND x.first_response_at IS NOT NULL
+       AND x.source = 'person' AND (x.created_at AT TIME ZONE t.tz)::date >= t.month
+       AND (x.created_at AT TIME ZONE t.tz)::date < t.month_end
+)
+SELECT relationship, kind, period_start, count(*) AS answered,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS median
+FROM answered m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
 """
 
 
@@ -141,36 +192,43 @@ def _ratio(numerator, denominator, scale: Decimal = Decimal(100)) -> Decimal | N
     return Decimal(numerator) / Decimal(denominator) * scale
 
 
-def values_from(kind: str, rows: dict[str, list]) -> dict[tuple[str, date], tuple]:
-    """{(metric, period_start): (numerator, denominator, value, lines)} from the families' rows."""
-    out: dict[tuple[str, date], tuple] = {}
+Key = tuple[UUID, str, date]  # relationship, period kind, period start
+
+
+def values_from(rows: dict[str, list]) -> dict[Key, dict[str, tuple]]:
+    """{(relationship, kind, start): {metric: (numerator, denominator, value, lines)}} from the families' rows."""
+    out: dict[Key, dict[str, tuple]] = {}
+
+    def put(r, metric, numerator, denominator, value, lines):
+        out.setdefault((r["relationship"], r["kind"], r["period_start"]), {})[metric] = (
+            numerator, denominator, value, lines)
+
     for r in rows["lines"]:
-        p, n = r["period_start"], r["lines"]
-        out[("on_time_delivery", p)] = (r["on_time"], n, _ratio(r["on_time"], n), n)
-        out[("in_full", p)] = (r["in_full"], n, _ratio(r["in_full"], n), n)
-        out[("otif", p)] = (r["otif"], n, _ratio(r["otif"], n), n)
-        out[("unit_fill_rate", p)] = (r["filled_units"], r["ordered_units"],
-                                      _ratio(r["filled_units"], r["ordered_units"]), n)
-        out[("order_fill_rate", p)] = (r["orders_in_full"], r["orders"], _ratio(r["orders_in_full"], r["orders"]), n)
-        out[("perfect_order", p)] = (r["orders_perfect"], r["orders"], _ratio(r["orders_perfect"], r["orders"]), n)
-        out[("average_lead_time_days", p)] = (r["lead_days"], r["completed"],
-                                              _ratio(r["lead_days"], r["completed"], Decimal(1)), n)
-        out[("rejection_ppm", p)] = (r["rejected_units"], r["delivered_units"],
-                                     _ratio(r["rejected_units"], r["delivered_units"], Decimal(1_000_000)), n)
+        n = r["lines"]
+        put(r, "on_time_delivery", r["on_time"], n, _ratio(r["on_time"], n), n)
+        put(r, "in_full", r["in_full"], n, _ratio(r["in_full"], n), n)
+        put(r, "otif", r["otif"], n, _ratio(r["otif"], n), n)
+        put(r, "unit_fill_rate", r["filled_units"], r["ordered_units"],
+            _ratio(r["filled_units"], r["ordered_units"]), n)
+        put(r, "order_fill_rate", r["orders_in_full"], r["orders"], _ratio(r["orders_in_full"], r["orders"]), n)
+        put(r, "perfect_order", r["orders_perfect"], r["orders"], _ratio(r["orders_perfect"], r["orders"]), n)
+        put(r, "average_lead_time_days", r["lead_days"], r["completed"],
+            _ratio(r["lead_days"], r["completed"], Decimal(1)), n)
+        put(r, "rejection_ppm", r["rejected_units"], r["delivered_units"],
+            _ratio(r["rejected_units"], r["delivered_units"], Decimal(1_000_000)), n)
     for r in rows["invoices"]:
-        out[("invoice_accuracy", r["period_start"])] = (r["undisputed"], r["invoices"],
-                                                        _ratio(r["undisputed"], r["invoices"]), r["invoices"])
+        put(r, "invoice_accuracy", r["undisputed"], r["invoices"], _ratio(r["undisputed"], r["invoices"]),
+            r["invoices"])
     for r in rows["payments"]:
-        out[("payment_on_time", r["period_start"])] = (r["paid_on_time"], r["due"], _ratio(r["paid_on_time"], r["due"]),
-                                                       r["due"])
+        put(r, "payment_on_time", r["paid_on_time"], r["due"], _ratio(r["paid_on_time"], r["due"]), r["due"])
     for r in rows["forecasts"]:
         accuracy = None
         if r["actual"]:
             accuracy = max(Decimal(0), 1 - Decimal(r["error"]) / Decimal(r["actual"])) * 100
-        out[("forecast_accuracy", r["period_start"])] = (r["error"], r["actual"], accuracy, r["pairs"])
+        put(r, "forecast_accuracy", r["error"], r["actual"], accuracy, r["pairs"])
     for r in rows["responses"]:
-        out[("deviation_response_hours", r["period_start"])] = (
-            Decimal(str(r["median"])), r["answered"], Decimal(str(r["median"])), r["answered"])
+        median = Decimal(str(r["median"]))
+        put(r, "deviation_response_hours", median, r["answered"], median, r["answered"])
     return out
 
 
@@ -185,60 +243,152 @@ def period_range(kind: str, day: date) -> tuple[date, date]:
     return date(day.year, 1, 1), date(day.year + 1, 1, 1)
 
 
-async def compute(relationship_id: UUID, kind: str, start: date, end: date, tz: str,
-                  tolerances: Tolerances, today: date) -> dict[tuple[str, date], tuple]:
-    t = tolerances
-    rows = {
-        "lines": await db.raw(LINE_METRICS, relationship_id, start, end, t.early_days, t.late_days, t.quantity, tz,
-                              kind),
-        "invoices": await db.raw(INVOICE_METRICS, relationship_id, start, end, kind),
-        "payments": await db.raw(PAYMENT_METRICS, relationship_id, start, end, kind, today),
-        "forecasts": await db.raw(FORECAST_METRICS, relationship_id, start, end, kind),
-        "responses": await db.raw(RESPONSE_METRICS, relationship_id, start, end, kind, tz),
-    }
-    return values_from(kind, rows)
+def months_of(start: date, end: date) -> list[date]:
+    months, day = [], start.replace(day=1)
+    while day < end:
+        months.append(day)
+        day = period_range("month", day)[1]
+    return months
+
+
+@dataclass(frozen=True)
+class Terms:
+    """How each (relationship, month) is judged, as the parallel arrays the statements take."""
+    relationships: list[UUID]
+    months: list[date]
+    zones: list[str]
+    early: list[int]
+    late: list[int]
+    quantity: list[Decimal]
+    today: list[date]
+
+    def args(self) -> tuple:
+        """The arrays, then the distinct relationships and the date range they cover."""
+        first = min(self.months, default=date(1970, 1, 1))
+        end = period_range("month", max(self.months, default=first))[1]
+        return (self.relationships, self.months, self.zones, self.early, self.late, self.quantity, self.today,
+                sorted(set(self.relationships)), first, end)
+
+
+async def terms_for(months_by_relationship: dict[UUID, list[date]], now: datetime) -> Terms:
+    """The time zone and the tolerances of the version in force in each month (at its start, or the
+    first one signed into it), for many relationships in two queries."""
+    ids = list(months_by_relationship)
+    zones = {r["id"]: r["time_zone"] for r in await db.raw(
+        "SELECT id, time_zone FROM relationship WHERE id = ANY($1::uuid[])", ids)}
+    versions: dict[UUID, list] = {}
+    for v in await db.raw("SELECT relationship, effective_date, content FROM agreement_version"
+                          " WHERE relationship = ANY($1::uuid[]) AND status = 'signed' AND effective_date IS NOT NULL"
+                          " ORDER BY relationship, effective_date, number", ids):
+        versions.setdefault(v["relationship"], []).append(v)
+    parsed: dict[int, Tolerances] = {}
+
+    def tolerances_on(relationship: UUID, day: date) -> Tolerances | None:
+        in_force = [v for v in versions.get(relationship, ()) if v["effective_date"] <= day]
+        if not in_force:
+            return None
+        version = in_force[-1]
+        if id(version) not in parsed:
+            content = version["content"]
+            content = json.loads(content) if isinstance(content, str) else content
+            parsed[id(version)] = tolerances_of(empty_content() | (content or {}))
+        return parsed[id(version)]
+
+    terms = Terms([], [], [], [], [], [], [])
+    for relationship, months in months_by_relationship.items():
+        if relationship not in zones:
+            continue
+        tz = zones[relationship]
+        today = now.astimezone(ZoneInfo(tz)).date()
+        for month in sorted(set(months)):
+            end = period_range("month", month)[1]
+            t = tolerances_on(relationship, month) or tolerances_on(relationship, end - timedelta(days=1)) \
+                or Tolerances()
+            terms.relationships.append(relationship)
+            terms.months.append(month)
+            terms.zones.append(tz)
+            terms.early.append(t.early_days)
+            terms.late.append(t.late_days)
+            terms.quantity.append(t.quantity)
+            terms.today.append(today)
+    return terms
+
+
+async def compute(terms: Terms) -> dict[Key, dict[str, tuple]]:
+    """Every KPI of the terms' months, and of the quarters and years they make up (a quarter or year
+    is only complete when all its months are in the terms)."""
+    args = terms.args()
+    rows = {"lines": await db.raw(LINE_METRICS, *args)}
+    for family, sql in (("invoices", INVOICE_METRICS), ("payments", PAYMENT_METRICS),
+                        ("forecasts", FORECAST_METRICS), ("responses", RESPONSE_METRICS)):
+        rows[family] = await db.raw(sql, *args[:7])
+    return values_from(rows)
 
 
 async def recompute(relationship_id: UUID, months: list[date], now: datetime | None = None) -> int:
     """Recompute the months given and the quarters and years holding them (frozen periods stay as
     they are). Returns the number of values written."""
+    return await recompute_many({relationship_id: months}, now)
+
+
+async def recompute_many(months_by_relationship: dict[UUID, list[date]], now: datetime | None = None) -> int:
+    """The same for many relationships at once, in one statement per KPI family: each relationship's
+    months and the quarters and years that hold them. Returns the number of values written."""
     now = now or datetime.now(timezone.utc)
-    # one writer of a relationship's values at a time (the ingest-driven job and the nightly one)
-    await db.raw("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"kpi:{relationship_id}")
-    relationship = await db.raw_one("SELECT time_zone FROM relationship WHERE id = $1", relationship_id)
-    tz = relationship["time_zone"]
-    from zoneinfo import ZoneInfo
-
-    today = now.astimezone(ZoneInfo(tz)).date()
-    written = 0
-    targets = {(kind, period_range(kind, month)) for month in months for kind in PERIOD_KINDS}
-    for kind, (start, end) in sorted(targets):
-        version = await in_force_on(relationship_id, start) or await in_force_on(relationship_id, end)
-        tolerances = tolerances_of(content_of(version)) if version else Tolerances()
-        values = await compute(relationship_id, kind, start, end, tz, tolerances, today)
-        if await db.raw_one("SELECT 1 FROM kpi_value WHERE relationship = $1 AND period_kind = $2"
-                            " AND period_start = $3 AND frozen_at IS NOT NULL LIMIT 1", relationship_id, kind, start):
-            continue  # a closed period: its snapshot changes only through an audited reopen
-        frozen: set[str] = set()
-        # a metric with no data this time loses its old value (rows may have been corrected away)
-        await db.raw("DELETE FROM kpi_value WHERE relationship = $1 AND period_kind = $2 AND period_start = $3"
-                     " AND frozen_at IS NULL", relationship_id, kind, start)
-        for (metric, period_start), (numerator, denominator, value, lines) in values.items():
-            if metric in frozen or period_start != start:
-                continue
-            await db.raw(
-                "INSERT INTO kpi_value (id, relationship, metric, period_kind, period_start, numerator, denominator,"
-                " value, lines, computed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                uuid4(), relationship_id, metric, kind, start, numerator, denominator, value, int(lines or 0), now)
-            written += 1
-    return written
+    ids = sorted(months_by_relationship)
+    if not ids:
+        return 0
+    # one writer of a relationship's values at a time (the ingest-driven job and the nightly one),
+    # locks taken in one order so that two recomputes of overlapping sets cannot deadlock
+    await db.raw("SELECT count(pg_advisory_xact_lock(hashtextextended('kpi:' || r, 0)))"
+                 " FROM (SELECT r FROM unnest($1::uuid[]) r ORDER BY r OFFSET 0) s", ids)
+    targets: set[Key] = set()
+    needed: dict[UUID, set[date]] = {}
+    for relationship in ids:
+        for month in months_by_relationship[relationship]:
+            for kind in PERIOD_KINDS:
+                start, end = period_range(kind, month)
+                targets.add((relationship, kind, start))
+            year_start, year_end = period_range("year", month)  # a year needs all of its months
+            needed.setdefault(relationship, set()).update(months_of(year_start, year_end))
+    # the rollup sorts and hashes every line of the years; in memory, not in temporary files
+    await db.raw("SELECT set_config('work_mem', '64MB', true)")
+    values = await compute(await terms_for({r: sorted(m) for r, m in needed.items()}, now))
+    return await _store(sorted(targets), values, now)
 
 
-async def judged_lines(relationship_id: UUID, start: date, end: date, tz: str, tolerances: Tolerances,
-                       *, after: str | None = None, limit: int = 50, only: str | None = None) -> list[dict]:
-    """The lines behind a period's delivery KPIs, each with how it was judged (for "explain")."""
-    t = tolerances
-    where, args = [], [relationship_id, start, end, t.early_days, t.late_days, t.quantity, tz]
+async def _store(targets: list[Key], values: dict[Key, dict[str, tuple]], now: datetime) -> int:
+    """Replace the targets' values; a closed period keeps its snapshot (it changes only through an
+    audited reopen), and a metric with no data this time loses its old value (rows may have been
+    corrected away)."""
+    rels, kinds, starts = [t[0] for t in targets], [t[1] for t in targets], [t[2] for t in targets]
+    await db.raw(
+        "DELETE FROM kpi_value v USING unnest($1::uuid[], $2::text[], $3::date[]) AS t(relationship, kind, start)"
+        " WHERE v.relationship = t.relationship AND v.period_kind = t.kind AND v.period_start = t.start"
+        " AND v.frozen_at IS NULL AND NOT EXISTS (SELECT 1 FROM kpi_value f WHERE f.relationship = t.relationship"
+        " AND f.period_kind = t.kind AND f.period_start = t.start AND f.frozen_at IS NOT NULL)", rels, kinds, starts)
+    columns: tuple[list, ...] = ([], [], [], [], [], [], [], [])
+    for key in targets:
+        for metric, (numerator, denominator, value, lines) in values.get(key, {}).items():
+            for column, item in zip(columns, (*key, metric, numerator, denominator, value, int(lines or 0))):
+                column.append(item)
+    if not columns[0]:
+        return 0
+    written = await db.raw(
+        "INSERT INTO kpi_value (id, relationship, period_kind, period_start, metric, numerator, denominator, value,"
+        " lines, computed_at) SELECT gen_random_uuid(), n.*, $9 FROM unnest($1::uuid[], $2::text[], $3::date[],"
+        " $4::text[], $5::numeric[], $6::numeric[], $7::numeric[], $8::int[]) AS n(relationship, kind, start, metric,"
+        " numerator, denominator, value, lines)"
+        " WHERE NOT EXISTS (SELECT 1 FROM kpi_value f WHERE f.relationship = n.relationship AND f.period_kind = n.kind"
+        " AND f.period_start = n.start AND f.frozen_at IS NOT NULL) RETURNING 1", *columns, now)
+    return len(written)
+
+
+async def judged_lines(relationship_id: UUID, start: date, end: date, *, after: str | None = None,
+                       limit: int = 50, only: str | None = None, now: datetime | None = None) -> list[dict]:
+    """The lines behind a period's delivery KPIs, each judged as in its month (for "explain")."""
+    terms = await terms_for({relationship_id: months_of(start, end)}, now or datetime.now(timezone.utc))
+    where, args = [], list(terms.args())
     if only in ("on_time", "in_full", "otif"):
         where.append(f"j.{only}")
     elif only in ("not_on_time", "not_in_full", "not_otif"):
@@ -307,12 +457,7 @@ async def do_reopen(*, actor, view, kind: str, start: date, reason: str) -> None
                         view.relationship.id, kind, start)
     if not rows:
         raise FieldErrors({"reason": _("This period is not closed.")})
-    start, end = period_range(kind, start)
-    months, day = [], start
-    while day < end:
-        months.append(day)
-        day = period_range("month", day)[1]
-    await mark_for_recompute(view.relationship.id, months)
+    await mark_for_recompute(view.relationship.id, months_of(*period_range(kind, start)))
     await record("scorecard.reopened", actor=actor, relationship_id=view.relationship.id, target_type="period",
                  target_id=f"{kind}:{start.isoformat()}", target_label=f"{kind} {start.isoformat()}",
                  details={"reason": reason[:1000], "values": {r["metric"]: str(r["value"]) for r in rows}})

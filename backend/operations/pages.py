@@ -160,8 +160,7 @@ async def explain(request: Request, actor: Actor, relationship_id: UUID) -> Temp
     version = await in_force_on(rel.id, start) or await in_force_on(rel.id, end)
     tolerances = kpis.tolerances_of(content_of(version)) if version else kpis.Tolerances()
     only = params.get("only") or None
-    lines = await kpis.judged_lines(rel.id, start, end, rel.time_zone, tolerances, after=params.get("after"),
-                                    limit=51, only=only)
+    lines = await kpis.judged_lines(rel.id, start, end, after=params.get("after"), limit=51, only=only)
     value = await db.raw_one(
         "SELECT numerator, denominator, value FROM kpi_value WHERE relationship = $1 AND metric = $2"
         " AND period_kind = $3 AND period_start = $4", rel.id, metric, kind, start)

@@ -23,7 +23,8 @@ async def propose_for(relationship_id: UUID, months: list[date], now: datetime |
     made = 0
     for month in sorted(set(months)):
         start, end = kpis.period_range("month", month)
-        version = await in_force_on(relationship_id, start) or await in_force_on(relationship_id, end)
+        version = await in_force_on(relationship_id, start) or await in_force_on(relationship_id,
+                                                                                 end - timedelta(days=1))
         if version is None:
             continue
         tolerances = kpis.tolerances_of(content_of(version))
@@ -35,8 +36,7 @@ async def propose_for(relationship_id: UUID, months: list[date], now: datetime |
 async def _deliveries(relationship, start, end, tolerances, today, now) -> int:
     made, after = 0, None
     while True:
-        lines = await kpis.judged_lines(relationship.id, start, end, relationship.time_zone, tolerances, after=after,
-                                        limit=1000)
+        lines = await kpis.judged_lines(relationship.id, start, end, after=after, limit=1000, now=now)
         if not lines:
             return made
         after = lines[-1]["external_id"]

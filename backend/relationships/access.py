@@ -42,21 +42,24 @@ async def visible_relationship_ids(actor: Actor) -> list[UUID]:
 async def get_relationship_for(actor: Actor, relationship_id: UUID) -> RelationshipView:
     if actor.relationships is not None and relationship_id not in actor.relationships:
         raise not_found()  # an API token reaches only the relationships it was given
-    relationship = await Relationship.objects().where(Relationship.id == relationship_id).first()
-    if relationship is None:
+    # one round trip: the relationship (row-level security hides it from outsiders) and my membership
+    row = await db.raw_one(
+        "SELECT r.*, m.role AS pacto_member_role, m.id IS NOT NULL AS pacto_is_member FROM relationship r"
+        " LEFT JOIN relationship_member m ON m.relationship = r.id AND m.\"user\" = $2 WHERE r.id = $1",
+        relationship_id, actor.user.id)
+    if row is None:
         raise not_found()
+    data = dict(row)
+    is_member, role = data.pop("pacto_is_member"), data.pop("pacto_member_role")
+    relationship = Relationship(_data=data, _exists_in_db=True)
     if relationship.client_org == actor.org.id:
         side = "client"
     elif relationship.supplier_org == actor.org.id:
         side = "supplier"
     else:
         raise not_found()
-    member = await RelationshipMember.objects().where(
-        (RelationshipMember.relationship == relationship.id) & (RelationshipMember.user == actor.user.id)
-    ).first()
-    if member is None and not actor.is_admin:
+    if not is_member and not actor.is_admin:
         raise not_found()
-    role = member.role if member else None
     return RelationshipView(relationship, side, role, actor.is_admin or role in WRITING_ROLES)
 
 

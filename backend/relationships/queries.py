@@ -63,9 +63,9 @@ async def dashboard_cards(actor: Actor) -> list[DashboardCard]:
 
 
 async def sides(relationship: Relationship) -> dict[str, Organization]:
-    orgs = await Organization.objects().where(
-        Organization.id.is_in([relationship.client_org, relationship.supplier_org]))
-    by_id = {org.id: org for org in orgs}
+    rows = await db.raw("SELECT * FROM organization WHERE id = ANY($1::uuid[])",
+                        [relationship.client_org, relationship.supplier_org])
+    by_id = {row["id"]: Organization(_data=dict(row), _exists_in_db=True) for row in rows}
     return {"client": by_id[relationship.client_org], "supplier": by_id[relationship.supplier_org]}
 
 

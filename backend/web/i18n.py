@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -107,10 +107,29 @@ def format_date(value: date | datetime | None, tz: str | None = None, fmt: str =
     return dates.format_date(value, format=fmt, locale=_babel_locale(current_locale()))
 
 
+@cache
+def _datetime_patterns(locale: str, fmt: str):
+    """Babel's date and time patterns for a locale and format, parsed once (parsing them on every
+    call was most of the time of a list page's 50 dates)."""
+    babel_locale = _babel_locale(locale)
+    return (babel_locale, dates.get_datetime_format(fmt, locale=babel_locale).replace("'", ""),
+            dates.parse_pattern(dates.get_date_format(fmt, locale=babel_locale)),
+            dates.parse_pattern(dates.get_time_format(fmt, locale=babel_locale)))
+
+
 def format_datetime(value: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
+    """The same text as babel.dates.format_datetime, with the patterns parsed once."""
     if value is None:
         return ""
-    return dates.format_datetime(value, format=fmt, tzinfo=_zone(tz or "UTC"), locale=_babel_locale(current_locale()))
+    if fmt not in ("short", "medium"):
+        return dates.format_datetime(value, format=fmt, tzinfo=_zone(tz or "UTC"),
+                                     locale=_babel_locale(current_locale()))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    value = value.astimezone(_zone(tz or "UTC"))
+    babel_locale, combined, date_pattern, time_pattern = _datetime_patterns(current_locale(), fmt)
+    return combined.replace("{0}", time_pattern.apply(value, babel_locale)).replace(
+        "{1}", date_pattern.apply(value.date(), babel_locale))
 
 
 def format_number(value: int | Decimal | float | None) -> str:

@@ -3,6 +3,7 @@ the demo, the app in-process, timing helpers."""
 from __future__ import annotations
 
 import logging
+import math
 import os
 import statistics
 import time
@@ -83,4 +84,4 @@ async def timed(fn, repeat: int) -> tuple[float, float]:
         await fn()
         samples.append((time.perf_counter() - began) * 1000)
     samples.sort()
-    return statistics.median(samples), samples[max(int(len(samples) * 0.95) - 1, 0)]
+    return statistics.median(samples), samples[min(len(samples) - 1, math.ceil(len(samples) * 0.95) - 1)]

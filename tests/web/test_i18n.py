@@ -87,3 +87,22 @@ async def test_pages_follow_accept_language_then_the_chosen_language(demo, brows
 def test_no_message_holds_markup():
     """Jinja marks translated strings safe, so a message must never carry < or > itself."""
     assert [m for m in source_messages() if "<" in m or ">" in m] == []
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "nl"])
+def test_dates_with_patterns_parsed_once_read_as_babel_writes_them(locale):
+    from datetime import timedelta
+
+    from babel import dates
+
+    token = i18n._locale.set(locale)
+    try:
+        for fmt in ("short", "medium", "long"):
+            for tz in ("Europe/Madrid", "America/Mexico_City", "Asia/Tokyo", None):
+                for minutes in range(0, 600_000, 9_973):  # every hour of the day, both sides of DST changes
+                    value = datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=minutes)
+                    expected = dates.format_datetime(value, format=fmt, tzinfo=i18n._zone(tz or "UTC"),
+                                                     locale=locale)
+                    assert i18n.format_datetime(value, tz, fmt) == expected
+    finally:
+        i18n._locale.reset(token)
