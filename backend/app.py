@@ -25,6 +25,9 @@ from backend.notifications import devmail
 from backend.notifications import pages as notifications_pages
 from backend.operations import api as operations_api
 from backend.operations import pages as operations_pages
+from backend.pricing import api as pricing_api
+from backend.pricing import pages as pricing_pages
+from backend.reviews import pages as review_pages
 from backend.relationships import api as relationships_api
 from backend.relationships import pages as relationships_pages
 from backend.schema import check_app_role
@@ -49,6 +52,9 @@ ROUTES = [
     *disputes_api.routes,
     *operations_api.routes,
     *operations_pages.routes,
+    *pricing_api.routes,
+    *pricing_pages.routes,
+    *review_pages.routes,
     *devmail.routes,
     *notifications_pages.routes,
 ]

@@ -27,7 +27,9 @@ from backend.operations.tables import (
     OrderLine,
     PurchaseOrder,
 )
+from backend.pricing.tables import GainReport, ImprovementReport, PriceStepDecision, VolumeWarning
 from backend.relationships.tables import Contact, Relationship, RelationshipMember
+from backend.reviews.tables import Review, ReviewAction
 from backend.sso.tables import SsoConnection, SsoDomain, SsoIdentity
 from backend.tenancy.tables import ApiToken, Invitation, Organization, User
 
@@ -39,7 +41,8 @@ APP_CONFIG = AppConfig(
                    Notification, ReminderSent, Requirement, AgreementComment,
                    CommitmentExecution, Deviation, DeviationEvent, DeviationComment, EvidenceFile, PeriodValue,
                    PurchaseOrder, OrderLine, Delivery, Invoice, Forecast, KpiValue, CsvMapping, ImportJob,
-                   ApiToken],
+                   ApiToken, PriceStepDecision, ImprovementReport, GainReport, VolumeWarning, Review,
+                   ReviewAction],
     migration_dependencies=[],
     commands=[],
 )

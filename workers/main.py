@@ -12,10 +12,12 @@ from workers.agreements import commitments_overdue, review_reminders
 from workers.disputes import dispute_deadlines
 from workers.kpis import recompute_kpis, reconcile_kpis, run_import
 from workers.mail import send_email
+from workers.pricing import price_year_end, review_action_reminders
 
 # recompute_kpis keeps no result: its job id (one per relationship) must be free again once it ran.
 FUNCTIONS = [send_email, review_reminders, commitments_overdue, dispute_deadlines,
-             func(recompute_kpis, keep_result=0), reconcile_kpis, run_import]
+             func(recompute_kpis, keep_result=0), reconcile_kpis, run_import, price_year_end,
+             review_action_reminders]
 # Cron times are read in UTC (said explicitly: arq would otherwise use the machine's zone); each
 # job works out "today" in every relationship's own time zone.
 CRON_JOBS = [
@@ -23,6 +25,10 @@ CRON_JOBS = [
     cron(commitments_overdue, minute={12, 42}, run_at_startup=False, unique=True),
     cron(dispute_deadlines, second=30, run_at_startup=False, unique=True),  # every minute
     cron(reconcile_kpis, hour={2}, minute={15}, run_at_startup=False, unique=True),  # nightly, 02:15 UTC
+    # hourly: a contract year begins at midnight in the relationship's own time zone
+    cron(price_year_end, minute={50}, run_at_startup=False, unique=True),
+    # hourly; each owner is reminded once a day (the action item keeps the day of its last reminder)
+    cron(review_action_reminders, minute={20}, run_at_startup=False, unique=True),
 ]
 
 

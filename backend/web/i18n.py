@@ -139,6 +139,14 @@ def format_number(value: int | Decimal | float | None) -> str:
     return numbers.format_decimal(value, locale=_babel_locale(current_locale()), decimal_quantization=False)
 
 
+def format_fixed(value: int | Decimal | float | None, places: int = 2) -> str:
+    """A figure with exactly `places` decimals (a KPI's 95.00 %, a unit price's 9.7850)."""
+    if value is None:
+        return ""
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return numbers.format_decimal(value, format=pattern, locale=_babel_locale(current_locale()))
+
+
 def format_money(value: Decimal | None, currency: str) -> str:
     if value is None:
         return ""

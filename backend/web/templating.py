@@ -32,6 +32,7 @@ def build_environment() -> Environment:
         datetime=i18n.format_datetime,
         number=i18n.format_number,
         money=i18n.format_money,
+        fixed=i18n.format_fixed,
         decimal=lambda value: Decimal(str(value)),
         isodate=lambda value: date.fromisoformat(value) if isinstance(value, str) else value,
     )

@@ -48,6 +48,14 @@ FORM_BODIES = {
                                                          "description": "Intruder"},
     "/deviations/{deviation_id:uuid}/actions/{action:str}": {"lock": "1", "note": "Intruder"},
     "/deviations/{deviation_id:uuid}/comments": {"body": "Intruder", "visibility": "shared"},
+    "/improvement-reports/{report_id:uuid}/decision": {"decision": "confirmed", "version": "1"},
+    "/gain-reports/{gain_id:uuid}/decision": {"decision": "confirmed", "version": "1"},
+    "/relationships/{relationship_id:uuid}/prices/gains": {"description": "x", "amount": "1", "evidence": "y"},
+    "/relationships/{relationship_id:uuid}/reviews": {"scheduled_for": "2026-10-01"},
+    "/reviews/{review_id:uuid}/record": {"attendees": "Intruder", "version": "1"},
+    "/reviews/{review_id:uuid}/actions": {"text": "Intruder", "owner": "x", "due_date": "2026-12-01"},
+    "/review-actions/{action_id:uuid}/done": {"version": "1"},
+    "/relationships/{relationship_id:uuid}/prices/reports": {"year": "1", "commitment": "m-2", "evidence": "x"},
     "/imports/{job_id:uuid}/start": {"map_order_external_id": "Pedido"},
     "/relationships/{relationship_id:uuid}/data": {"kind": "orders"},
     "/relationships/{relationship_id:uuid}/penalties/value": {"period": "2026-11", "invoiced_value": "1",
@@ -97,7 +105,27 @@ async def victims(demo, owner):
         "INSERT INTO api_token (id, org, created_by, name, prefix, token_hash, relationships, created_at) VALUES"
         " (gen_random_uuid(), $1, $2, 'ERP secreto', 'pacto_x', 'h', ARRAY[$3::uuid], now()) RETURNING id",
         demo["orgs"]["Lácteos del Valle"], demo["users"]["ana@lacteos.example"], relationship)
+    report = await owner.fetchval(
+        "INSERT INTO improvement_report (id, relationship, year, commitment, org, achieved, note, evidence, status,"
+        " version, created_at, updated_at) VALUES (gen_random_uuid(), $1, 1, 'm-2', $2, 2.5, '', 'Evidencia secreta',"
+        " 'reported', 1, now(), now()) RETURNING id", relationship, demo["orgs"]["Envases Norte"])
+    gain = await owner.fetchval(
+        "INSERT INTO gain_report (id, relationship, year, description, amount, evidence, org, status, version,"
+        " created_at, updated_at) VALUES (gen_random_uuid(), $1, 1, 'Ahorro secreto', 100, 'x', $2, 'reported', 1,"
+        " now(), now()) RETURNING id", relationship, demo["orgs"]["Envases Norte"])
+    review = await owner.fetchval(
+        "INSERT INTO review (id, relationship, scheduled_for, quarter_start, status, pack, attendees, decisions,"
+        " version, created_at, updated_at) VALUES (gen_random_uuid(), $1, '2026-10-01', '2026-07-01', 'planned',"
+        " '{}', 'Asistente secreto', '', 1, now(), now()) RETURNING id", relationship)
+    action = await owner.fetchval(
+        "INSERT INTO review_action (id, review, relationship, text, due_date, status, version, created_at,"
+        " updated_at) VALUES (gen_random_uuid(), $1, $2, 'Tarea secreta', '2026-12-01', 'open', 1, now(), now())"
+        " RETURNING id", review, relationship)
     return {
+        "gain_id": gain,
+        "review_id": review,
+        "action_id": action,
+        "report_id": report,
         "token_id": token,
         "job_id": job,
         "deviation_id": deviation,
@@ -114,7 +142,7 @@ async def victims(demo, owner):
     }
 
 
-SECRETS = ["ERP secreto", "pedidos-secretos", "Retraso secreto", "Nota secreta", "albaran-secreto", "Requisito secreto", "Planta secreta de Huesca", "Lácteos del Valle IdP", "idp.lacteos.example", "Yoghurt cups and lids", "Envases Norte", "Lácteos del Valle", "Carlos Ruiz", "recepcion@lacteos.example",
+SECRETS = ["Ahorro secreto", "Asistente secreto", "Tarea secreta", "Evidencia secreta", "ERP secreto", "pedidos-secretos", "Retraso secreto", "Nota secreta", "albaran-secreto", "Requisito secreto", "Planta secreta de Huesca", "Lácteos del Valle IdP", "idp.lacteos.example", "Yoghurt cups and lids", "Envases Norte", "Lácteos del Valle", "Carlos Ruiz", "recepcion@lacteos.example",
            "new@lacteos.example", "bram@envases.example"]
 
 
@@ -177,6 +205,14 @@ async def test_every_id_route_answers_404_to_an_outsider(app, victims, browser, 
     assert await owner.fetchval("SELECT count(*) FROM period_value") == 0
     assert await owner.fetchval("SELECT status FROM import_job") == "uploaded"
     assert await owner.fetchval("SELECT revoked_at FROM api_token") is None
+    assert await owner.fetchval("SELECT (status, version) FROM improvement_report") == ("reported", 1)
+    assert await owner.fetchval("SELECT count(*) FROM improvement_report") == 1
+    assert await owner.fetchval("SELECT (status, version) FROM gain_report") == ("reported", 1)
+    assert await owner.fetchval("SELECT (status, version, attendees) FROM review") == ("planned", 1, "Asistente secreto")
+    assert await owner.fetchval("SELECT (status, version) FROM review_action") == ("open", 1)
+    assert await owner.fetchval("SELECT count(*) FROM review") == 1
+    for table in ("price_step_decision", "volume_warning"):
+        assert await owner.fetchval(f"SELECT count(*) FROM {table}") == 0, table
     for table in ("purchase_order", "order_line", "invoice", "forecast", "kpi_dirty", "csv_mapping"):
         assert await owner.fetchval(f"SELECT count(*) FROM {table}") == 0, table
 
