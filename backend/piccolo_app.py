@@ -27,7 +27,7 @@ from backend.operations.tables import (
     OrderLine,
     PurchaseOrder,
 )
-from backend.pricing.tables import GainReport, ImprovementReport, PriceStepDecision, VolumeWarning
+from backend.pricing.tables import GainReport, ImprovementReport, PriceStepDecision, ReportFile, VolumeWarning
 from backend.relationships.tables import Contact, Relationship, RelationshipMember
 from backend.reviews.tables import Review, ReviewAction
 from backend.sso.tables import SsoConnection, SsoDomain, SsoIdentity
@@ -42,7 +42,7 @@ APP_CONFIG = AppConfig(
                    CommitmentExecution, Deviation, DeviationEvent, DeviationComment, EvidenceFile, PeriodValue,
                    PurchaseOrder, OrderLine, Delivery, Invoice, Forecast, KpiValue, CsvMapping, ImportJob,
                    ApiToken, PriceStepDecision, ImprovementReport, GainReport, VolumeWarning, Review,
-                   ReviewAction],
+                   ReviewAction, ReportFile],
     migration_dependencies=[],
     commands=[],
 )

@@ -8,6 +8,7 @@ from playwright.async_api import expect
 
 from e2e.test_foundation import sign_in
 from tests.disputes.conftest import sign
+from tests.disputes.test_evidence import PDF
 from tests.pricing.test_schedule import CONTENT
 from tests.pricing.test_year_end import IMPROVEMENTS
 from tests.reviews.test_reviews import CONTENT as REVIEW_TERMS
@@ -15,7 +16,7 @@ from tests.reviews.test_reviews import CONTENT as REVIEW_TERMS
 pytestmark = pytest.mark.e2e
 
 
-async def test_schedule_then_a_review(new_context, demo, owner):
+async def test_schedule_then_a_review(new_context, demo, owner, tmp_path):
     relationship = demo["relationships"]["Yoghurt cups and lids"]
     await owner.execute("UPDATE relationship SET start_date = '2025-01-01' WHERE id = $1", relationship)
     await sign(owner, relationship, CONTENT | REVIEW_TERMS | {"improvements": IMPROVEMENTS}, effective="2025-01-01")
@@ -42,9 +43,13 @@ async def test_schedule_then_a_review(new_context, demo, owner):
     await supplier.goto(f"{base}/relationships/{relationship}/prices")
     await supplier.locator("#year-2").get_by_text("Report with evidence").click()
     await supplier.locator("#year-2").get_by_label("Achieved").fill("2.5")
-    await supplier.locator("#year-2").get_by_label("Evidence").fill("Controllers' report Q3")
+    study = tmp_path / "cost-study.pdf"
+    study.write_bytes(PDF)
+    await supplier.locator("#year-2").get_by_label("Evidence files").set_input_files(str(study))
+    await supplier.locator("#year-2").get_by_label("Evidence reference").fill("Controllers' report Q3")
     await supplier.locator("#year-2").get_by_role("button", name="Send the report").click()
     await expect(supplier.locator("#year-2")).to_contain_text("reported, awaiting confirmation")
+    await expect(supplier.locator("#year-2").get_by_role("link", name="cost-study.pdf")).to_be_visible()
     await client.reload()
     await client.locator("#year-2").get_by_role("button", name="Confirm").click()
     await expect(client.locator("#year-2")).to_contain_text("met")

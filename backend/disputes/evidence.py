@@ -136,8 +136,48 @@ async def store(chunks: AsyncIterable[bytes], *, filename: str, folder: Path, ma
     return StoredEvidence(evidence_id, final, name, kind, media_type, size, digest.hexdigest())
 
 
+def key_of(relationship_id: UUID, evidence_id: UUID) -> str:
+    """Where a kept file lives in the store (files of every kind share the scheme)."""
+    return f"{relationship_id}/{evidence_id}"
+
+
+async def keep_uploads(uploads: list, relationship_id: UUID) -> list[StoredEvidence]:
+    """Stream each upload (a Litestar UploadFile) to a checked local file, then keep it in the
+    configured store. A refusal (or any failure) keeps nothing of the batch."""
+    from backend.disputes import storage
+
+    bucket = storage.current()
+    stored: list[StoredEvidence] = []
+    kept: list[str] = []
+    try:
+        for upload in uploads:
+            async def chunks(upload=upload):
+                while chunk := await upload.read(65536):
+                    yield chunk
+            item = await store(chunks(), filename=upload.filename, folder=bucket.staging(str(relationship_id)))
+            stored.append(item)
+            await bucket.keep(item, key_of(relationship_id, item.id))
+            kept.append(key_of(relationship_id, item.id))
+    except BaseException:
+        for item in stored:
+            item.path.unlink(missing_ok=True)
+        for key in kept:
+            await bucket.discard(key)
+        raise
+    return stored
+
+
+async def discard(stored: list[StoredEvidence], relationship_id: UUID) -> None:
+    """Remove kept files again (their transaction failed)."""
+    from backend.disputes import storage
+
+    for item in stored:
+        await storage.current().discard(key_of(relationship_id, item.id))
+
+
 async def chunks_of(data: bytes, size: int = 65536):
     """Feed bytes to store() in pieces, as a streamed request body would."""
     stream = io.BytesIO(data)
     while chunk := stream.read(size):
         yield chunk
+

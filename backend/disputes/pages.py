@@ -143,42 +143,6 @@ async def deviation_page(request: Request, actor: Actor, deviation_id: UUID) -> 
     return await _detail(request, actor, await actions.get_deviation_for(actor, deviation_id))
 
 
-def _key(relationship_id: UUID, evidence_id: UUID) -> str:
-    return f"{relationship_id}/{evidence_id}"
-
-
-async def _store_uploads(uploads: list[UploadFile], relationship_id: UUID) -> list[evidence.StoredEvidence]:
-    """Stream each upload to a checked local file, then keep it in the configured store. A refusal
-    (or any failure) keeps nothing of the batch."""
-    store = storage.current()
-    stored: list[evidence.StoredEvidence] = []
-    kept: list[str] = []
-    try:
-        for upload in uploads:
-            async def chunks(upload=upload):
-                while chunk := await upload.read(65536):
-                    yield chunk
-            item = await evidence.store(chunks(), filename=upload.filename, folder=store.staging(str(relationship_id)))
-            stored.append(item)
-            await store.keep(item, _key(relationship_id, item.id))
-            kept.append(_key(relationship_id, item.id))
-    except BaseException:
-        for item in stored:
-            item.path.unlink(missing_ok=True)
-        await _discard_keys(kept)
-        raise
-    return stored
-
-
-async def _discard_keys(keys: list[str]) -> None:
-    for key in keys:
-        await storage.current().discard(key)
-
-
-async def _discard(stored: list[evidence.StoredEvidence], relationship_id: UUID) -> None:
-    await _discard_keys([_key(relationship_id, item.id) for item in stored])
-
-
 def _uploads(form) -> list[UploadFile]:
     return [f for f in form.getall("evidence", []) if isinstance(f, UploadFile) and f.filename]
 
@@ -193,7 +157,7 @@ async def act(request: Request, actor: Actor, deviation_id: UUID, action: str) -
     try:
         if uploads and not actions.may_add_evidence(dv):
             raise Forbidden()
-        stored = await _store_uploads(uploads, dv.deviation.relationship)
+        stored = await evidence.keep_uploads(uploads, dv.deviation.relationship)
         await actions.do_act(actor=actor, dv=dv, action=action, data=data, lock=form_int(data.get("lock")))
         for item in stored:
             await actions.add_evidence(actor=actor, dv=dv, stored=item)
@@ -201,14 +165,14 @@ async def act(request: Request, actor: Actor, deviation_id: UUID, action: str) -
         return await _detail(request, actor, dv, errors={"evidence": str(exc)}, failed=action, form=data,
                              status_code=422)
     except FieldErrors as exc:
-        await _discard(stored, dv.deviation.relationship)
+        await evidence.discard(stored, dv.deviation.relationship)
         return await _detail(request, actor, dv, errors=exc.errors, failed=action, form=data, status_code=422)
     except Conflict:
-        await _discard(stored, dv.deviation.relationship)
+        await evidence.discard(stored, dv.deviation.relationship)
         fresh = await actions.get_deviation_for(actor, deviation_id)
         return await _detail(request, actor, fresh, conflict=True, status_code=409)
     except BaseException:
-        await _discard(stored, dv.deviation.relationship)
+        await evidence.discard(stored, dv.deviation.relationship)
         raise
     return Redirect(path=f"/deviations/{deviation_id}")
 
@@ -224,14 +188,14 @@ async def upload_evidence(request: Request, actor: Actor, deviation_id: UUID) ->
         return await _detail(request, actor, dv, errors={"evidence": _("Choose a file first.")}, failed="evidence",
                              status_code=422)
     try:
-        stored = await _store_uploads(uploads, dv.deviation.relationship)
+        stored = await evidence.keep_uploads(uploads, dv.deviation.relationship)
     except evidence.EvidenceRefused as exc:
         return await _detail(request, actor, dv, errors={"evidence": str(exc)}, failed="evidence", status_code=422)
     try:
         for item in stored:
             await actions.add_evidence(actor=actor, dv=dv, stored=item)
     except BaseException:
-        await _discard(stored, dv.deviation.relationship)
+        await evidence.discard(stored, dv.deviation.relationship)
         raise
     return Redirect(path=f"/deviations/{deviation_id}#evidence")
 
@@ -242,7 +206,7 @@ async def download_evidence(actor: Actor, evidence_id: UUID) -> Stream:
     if item is None:
         raise not_found()
     await get_relationship_for(actor, item.relationship)
-    key = _key(item.relationship, item.id)
+    key = evidence.key_of(item.relationship, item.id)
     store = storage.current()
     if not await store.exists(key):
         raise not_found()

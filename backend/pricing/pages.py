@@ -6,16 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
-from litestar.response import Redirect, Template
+from litestar.datastructures import UploadFile
+from litestar.response import Redirect, Stream, Template
 
 from backend import db
 from backend.agreements.actions import content_of, in_force_on
 from backend.agreements.sections import KPI_LABELS
 from backend.audit.actions import record
+from backend.disputes import evidence, storage
 from backend.pricing import actions, schedule
 from backend.pricing.api import quote_for
 from backend.relationships.access import get_relationship_for
@@ -117,8 +120,10 @@ async def _page(request, view, template, version, years, chart, today, status_co
         year = max(schedule.contract_year(rel.start_date, today), 1)
         volumes = await actions.volumes_of(rel, content_of(version), year, today)
         gains = await actions.gains_of(rel.id)
+        extra.setdefault("files", await files_of(rel.id))
     extra.setdefault("volumes", volumes)
     extra.setdefault("gains", gains or [])
+    extra.setdefault("files", {})
     extra.setdefault("gain_errors", {})
     extra.setdefault("gain_form", {})
     extra.setdefault("query", {})
@@ -128,6 +133,39 @@ async def _page(request, view, template, version, years, chart, today, status_co
                 version=version, years=years, chart=chart, today=today, kpi_labels=KPI_LABELS, tones=STATUS_TONE, step_labels=STEP_LABELS,
                 commitment_labels=COMMITMENT_LABELS, items=(content_of(version).get("price_items") or []) if version else [],
                 report_errors=extra.pop("report_errors", {}), report_form=extra.pop("report_form", {}), **extra)
+
+
+UPLOAD_LIMIT = evidence.MAX_BYTES + 1024 * 1024  # the form fields around the file
+
+
+def _files(form) -> list[UploadFile]:
+    return [f for f in form.getall("evidence_file", []) if isinstance(f, UploadFile) and f.filename]
+
+
+async def _keep_files(uploads: list[UploadFile], rel_id: UUID, errors: dict) -> list[evidence.StoredEvidence]:
+    """The attached files checked and kept (all or none); a refusal becomes the field's error."""
+    try:
+        return await evidence.keep_uploads(uploads, rel_id)
+    except evidence.EvidenceRefused as exc:
+        errors["evidence_file"] = str(exc)
+        return []
+
+
+async def _record_files(actor, rel_id: UUID, kind: str, report_id: UUID, stored: list) -> None:
+    for item in stored:
+        await db.raw(
+            "INSERT INTO report_file (id, relationship, report_kind, report_id, org, uploaded_by, filename, kind,"
+            " media_type, size, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            item.id, rel_id, kind, report_id, actor.org.id, actor.user.id, item.filename[:255], item.kind,
+            item.media_type, item.size, item.sha256, datetime.now(timezone.utc))
+
+
+async def files_of(relationship_id: UUID) -> dict[UUID, list[dict]]:
+    files: dict[UUID, list[dict]] = {}
+    for row in await db.raw("SELECT id, report_id, filename, size FROM report_file WHERE relationship = $1"
+                            " ORDER BY created_at", relationship_id):
+        files.setdefault(row["report_id"], []).append(dict(row))
+    return files
 
 
 def _decimal(text: str | None, field: str, errors: dict) -> Decimal | None:
@@ -143,14 +181,15 @@ def _decimal(text: str | None, field: str, errors: dict) -> Decimal | None:
         return None
 
 
-@post("/relationships/{relationship_id:uuid}/prices/reports")
+@post("/relationships/{relationship_id:uuid}/prices/reports", request_max_body_size=UPLOAD_LIMIT)
 async def report_commitment(request: Request, actor: Actor, relationship_id: UUID) -> Redirect | Template:
     """One side reports a commitment measured by evidence; the other side confirms or rejects it."""
     view = await get_relationship_for(actor, relationship_id)
     if not view.can_write:
         raise Forbidden()
     rel = view.relationship
-    data = dict(await request.form())
+    form = await request.form()
+    data = {k: v for k, v in form.items() if isinstance(v, str)}
     today = datetime.now(ZoneInfo(rel.time_zone)).date()
     version, years, _chart = await _context(view, today)
     errors: dict[str, str] = {}
@@ -166,22 +205,26 @@ async def report_commitment(request: Request, actor: Actor, relationship_id: UUI
     if target.report and target.report["status"] == "reported":
         errors["commitment"] = _("A report is waiting for the other side's answer.")
     achieved = _decimal(data.get("achieved"), "achieved", errors)
-    evidence = (data.get("evidence") or "").strip()
-    if not evidence:
-        errors["evidence"] = _("Say where the evidence is (a document, a reference).")
+    reference, uploads = (data.get("evidence") or "").strip(), _files(form)
+    if not reference and not uploads:
+        errors["evidence"] = _("Attach the evidence or say where it is (a document, a reference).")
+    stored = [] if errors else await _keep_files(uploads, rel.id, errors)
     if errors:
         return await _page(request, view, "pricing/schedule.html", version, years, _chart, today, status_code=422,
                            report_errors={target.id: errors}, report_form={target.id: data})
+    evidence_text = reference or ", ".join(item.filename for item in stored)
     now = datetime.now(timezone.utc)
     report_id = uuid4()
     await db.raw(
         "INSERT INTO improvement_report (id, relationship, year, commitment, org, reported_by, achieved, note, evidence,"
         " status, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'reported', 1, $10, $10)",
         report_id, rel.id, year, target.id, actor.org.id, actor.user.id, achieved, (data.get("note") or "")[:2000],
-        evidence[:300], now)
+        evidence_text[:300], now)
+    await _record_files(actor, rel.id, "improvement", report_id, stored)
     await record("price.commitment_reported", actor=actor, relationship_id=rel.id, target_type="improvement_report",
                  target_id=str(report_id), target_label=target.description[:200],
-                 details={"year": year, "achieved": None if achieved is None else str(achieved), "evidence": evidence[:300]})
+                 details={"year": year, "achieved": None if achieved is None else str(achieved),
+                          "evidence": evidence_text[:300], "files": [[i.filename, i.sha256] for i in stored]})
     return Redirect(f"/relationships/{rel.id}/prices#year-{year}")
 
 
@@ -213,14 +256,15 @@ async def decide_report(request: Request, actor: Actor, report_id: UUID) -> Redi
     return Redirect(f"/relationships/{report['relationship']}/prices#year-{report['year']}")
 
 
-@post("/relationships/{relationship_id:uuid}/prices/gains")
+@post("/relationships/{relationship_id:uuid}/prices/gains", request_max_body_size=UPLOAD_LIMIT)
 async def report_gain(request: Request, actor: Actor, relationship_id: UUID) -> Redirect | Template:
     """The supplier reports an efficiency gain with its evidence; the client confirms it."""
     view = await get_relationship_for(actor, relationship_id)
     rel = view.relationship
     if not view.can_write or view.side != "supplier":
         raise Forbidden()
-    data = dict(await request.form())
+    form = await request.form()
+    data = {k: v for k, v in form.items() if isinstance(v, str)}
     today = datetime.now(ZoneInfo(rel.time_zone)).date()
     errors: dict[str, str] = {}
     amount = _decimal(data.get("amount"), "amount", errors)
@@ -231,9 +275,10 @@ async def report_gain(request: Request, actor: Actor, relationship_id: UUID) -> 
     description = (data.get("description") or "").strip()
     if not description:
         errors["description"] = _("Say what was improved.")
-    evidence = (data.get("evidence") or "").strip()
-    if not evidence:
-        errors["evidence"] = _("Say where the evidence is (a document, a reference).")
+    reference, uploads = (data.get("evidence") or "").strip(), _files(form)
+    if not reference and not uploads:
+        errors["evidence"] = _("Attach the evidence or say where it is (a document, a reference).")
+    stored = [] if errors else await _keep_files(uploads, rel.id, errors)
     if errors:
         version, years, chart = await _context(view, today)
         return await _page(request, view, "pricing/schedule.html", version, years, chart, today, status_code=422,
@@ -243,11 +288,13 @@ async def report_gain(request: Request, actor: Actor, relationship_id: UUID) -> 
     await db.raw(
         "INSERT INTO gain_report (id, relationship, year, description, amount, evidence, org, reported_by, status,"
         " version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'reported', 1, $9, $9)",
-        gain_id, rel.id, year, description[:2000], schedule.money(amount), evidence[:300], actor.org.id, actor.user.id,
-        now)
+        gain_id, rel.id, year, description[:2000], schedule.money(amount),
+        (reference or ", ".join(item.filename for item in stored))[:300], actor.org.id, actor.user.id, now)
+    await _record_files(actor, rel.id, "gain", gain_id, stored)
     await record("price.gain_reported", actor=actor, relationship_id=rel.id, target_type="gain_report",
                  target_id=str(gain_id), target_label=description[:200],
-                 details={"year": year, "amount": str(schedule.money(amount)), "evidence": evidence[:300]})
+                 details={"year": year, "amount": str(schedule.money(amount)), "evidence": reference[:300],
+                          "files": [[i.filename, i.sha256] for i in stored]})
     return Redirect(f"/relationships/{rel.id}/prices#gains")
 
 
@@ -286,4 +333,19 @@ async def decide_gain(request: Request, actor: Actor, gain_id: UUID) -> Redirect
     return Redirect(f"/relationships/{gain['relationship']}/prices#gains")
 
 
-routes = [prices_tab, report_commitment, decide_report, report_gain, decide_gain]
+@get("/report-files/{file_id:uuid}", opt={"stream_through": True})
+async def download_report_file(actor: Actor, file_id: UUID) -> Stream:
+    row = await db.raw_one("SELECT * FROM report_file WHERE id = $1", file_id)
+    if row is None:
+        raise not_found()
+    await get_relationship_for(actor, row["relationship"])
+    key = evidence.key_of(row["relationship"], row["id"])
+    bucket = storage.current()
+    if not await bucket.exists(key):
+        raise not_found()
+    return Stream(bucket.chunks(key), media_type=row["media_type"], headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row['filename'])}",
+        "Content-Length": str(row["size"]), "X-Content-Type-Options": "nosniff"})
+
+
+routes = [download_report_file, prices_tab, report_commitment, decide_report, report_gain, decide_gain]

@@ -73,3 +73,19 @@ class VolumeWarning(Table, tablename="volume_warning"):
     projected = Numeric(digits=(16, 3))
     threshold = Numeric(digits=(16, 3))
     created_at = Timestamptz()
+
+
+class ReportFile(Table, tablename="report_file"):
+    """A file attached as evidence to an improvement report or a gain report, kept in the evidence store."""
+    id = UUID(primary_key=True)
+    relationship = ForeignKey(Relationship, null=False, on_delete=OnDelete.restrict)
+    report_kind = Varchar(length=12)  # improvement | gain
+    report_id = UUID()
+    org = ForeignKey(Organization, null=False, on_delete=OnDelete.restrict)
+    uploaded_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.set_null)
+    filename = Varchar(length=255)
+    kind = Varchar(length=8)
+    media_type = Varchar(length=120)
+    size = Integer()
+    sha256 = Varchar(length=64)
+    created_at = Timestamptz()

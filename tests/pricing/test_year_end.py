@@ -9,6 +9,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from tests.disputes.conftest import sign
+from tests.disputes.test_evidence import PDF
 from tests.pricing.test_schedule import CONTENT
 from workers.main import worker_settings
 
@@ -58,11 +59,21 @@ async def test_commitments_then_the_year_end_decides_each_step_once(app, demo, o
     # the supplier reports the cost reduction; the evidence is required
     form = {"year": "2", "commitment": "m-3", "achieved": "2.5", "evidence": ""}
     refused = await bram.post(f"/relationships/{rel}/prices/reports", form)
-    assert refused.status_code == 422 and "Say where the evidence is" in refused.text
+    assert refused.status_code == 422 and "Attach the evidence or say where it is" in refused.text
+    renamed = await bram.post(f"/relationships/{rel}/prices/reports", form,
+                              files={"evidence_file": ("costs.png", PDF, "image/png")})
+    assert renamed.status_code == 422 and "does not match its content (PDF)" in renamed.text
     assert await owner.fetchval("SELECT count(*) FROM improvement_report") == 0
-    sent = await bram.post(f"/relationships/{rel}/prices/reports", form | {"evidence": "Controllers' report Q3"})
+    sent = await bram.post(f"/relationships/{rel}/prices/reports", form | {"evidence": "Controllers' report Q3"},
+                           files={"evidence_file": ("costs-2026.pdf", PDF, "application/pdf")})
     assert sent.status_code == 302
     report = await owner.fetchval("SELECT id FROM improvement_report")
+    attached = await owner.fetchrow("SELECT id, report_kind, report_id, filename FROM report_file")
+    assert (attached["report_kind"], attached["report_id"], attached["filename"]) == ("improvement", report,
+                                                                                       "costs-2026.pdf")
+    download = await ana.get(f"/report-files/{attached['id']}")
+    assert download.status_code == 200 and download.content == PDF
+    assert download.headers["x-content-type-options"] == "nosniff"
     # the reporting side cannot confirm its own report; the client can, once
     assert (await bram.post(f"/improvement-reports/{report}/decision",
                             {"decision": "confirmed", "version": "1"})).status_code == 403
@@ -158,7 +169,7 @@ async def test_volumes_warn_once_and_gains_are_split_as_agreed(app, demo, owner,
     # gain-sharing: the supplier reports, the client confirms, 30 / 70 as agreed
     bad = await bram.post(f"/relationships/{rel}/prices/gains", {"description": "Lighter pallets", "amount": "x",
                                                                    "evidence": ""})
-    assert bad.status_code == 422 and "Use a number." in bad.text and "Say where the evidence is" in bad.text
+    assert bad.status_code == 422 and "Use a number." in bad.text and "Attach the evidence or say where it is" in bad.text
     assert (await ana.post(f"/relationships/{rel}/prices/gains", {
         "description": "x", "amount": "1", "evidence": "y"})).status_code == 403
     sent = await bram.post(f"/relationships/{rel}/prices/gains", {

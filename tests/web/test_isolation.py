@@ -121,7 +121,12 @@ async def victims(demo, owner):
         "INSERT INTO review_action (id, review, relationship, text, due_date, status, version, created_at,"
         " updated_at) VALUES (gen_random_uuid(), $1, $2, 'Tarea secreta', '2026-12-01', 'open', 1, now(), now())"
         " RETURNING id", review, relationship)
+    report_file = await owner.fetchval(
+        "INSERT INTO report_file (id, relationship, report_kind, report_id, org, filename, kind, media_type, size,"
+        " sha256, created_at) VALUES (gen_random_uuid(), $1, 'gain', $2, $3, 'estudio-secreto.pdf', 'pdf',"
+        " 'application/pdf', 1, 'x', now()) RETURNING id", relationship, gain, demo["orgs"]["Envases Norte"])
     return {
+        "file_id": report_file,
         "gain_id": gain,
         "review_id": review,
         "action_id": action,
@@ -142,7 +147,7 @@ async def victims(demo, owner):
     }
 
 
-SECRETS = ["Ahorro secreto", "Asistente secreto", "Tarea secreta", "Evidencia secreta", "ERP secreto", "pedidos-secretos", "Retraso secreto", "Nota secreta", "albaran-secreto", "Requisito secreto", "Planta secreta de Huesca", "Lácteos del Valle IdP", "idp.lacteos.example", "Yoghurt cups and lids", "Envases Norte", "Lácteos del Valle", "Carlos Ruiz", "recepcion@lacteos.example",
+SECRETS = ["estudio-secreto", "Ahorro secreto", "Asistente secreto", "Tarea secreta", "Evidencia secreta", "ERP secreto", "pedidos-secretos", "Retraso secreto", "Nota secreta", "albaran-secreto", "Requisito secreto", "Planta secreta de Huesca", "Lácteos del Valle IdP", "idp.lacteos.example", "Yoghurt cups and lids", "Envases Norte", "Lácteos del Valle", "Carlos Ruiz", "recepcion@lacteos.example",
            "new@lacteos.example", "bram@envases.example"]
 
 
