@@ -73,6 +73,13 @@ async def build_pack(relationship, content: dict, quarter_start: date, today: da
         " coalesce(sum(penalty_amount) FILTER (WHERE penalty_status = 'pending'), 0) AS pending FROM deviation"
         " WHERE relationship = $1 AND period >= $2 AND period < $3", relationship.id, start.strftime("%Y-%m"),
         end.strftime("%Y-%m"))
+    executed = {r["commitment"]: r for r in await db.raw(
+        "SELECT commitment, count(*) AS n, max(executed_on) AS last FROM commitment_execution WHERE relationship = $1"
+        " AND due_date >= $2 AND due_date < $3 GROUP BY commitment", relationship.id, start, end)}
+    commitments = [{"text": c.get("text", ""), "owing_party": c.get("owing_party"), "recurrence": c.get("recurrence"),
+                    "executed": executed[c["id"]]["n"] if c.get("id") in executed else 0,
+                    "last": executed[c["id"]]["last"].isoformat() if c.get("id") in executed else None}
+                   for c in content.get("commitments") or []]
     improvements, volumes = [], None
     if relationship.start_date is not None:
         year = max(schedule.contract_year(relationship.start_date, today), 1)
@@ -89,7 +96,7 @@ async def build_pack(relationship, content: dict, quarter_start: date, today: da
                    " LEFT JOIN app_user u ON u.id = a.owner WHERE a.relationship = $1 AND a.status = 'open'"
                    " ORDER BY a.due_date", relationship.id)]
     return {"quarter": {"start": start.isoformat(), "end": end.isoformat()}, "currency": relationship.currency,
-            "scorecard": scorecard, "deviations": deviations,
+            "scorecard": scorecard, "deviations": deviations, "commitments": commitments,
             "penalties": {"confirmed": str(penalties["confirmed"]), "pending": str(penalties["pending"])},
             "improvements": improvements, "volumes": volumes, "open_actions": actions}
 

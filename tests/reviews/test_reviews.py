@@ -15,6 +15,8 @@ CONTENT = {
     "kpis": [{"id": "k-otif", "metric": "otif", "measured_party": "supplier", "target": "96", "warning": "93",
               "period": "quarter", "weight": "100"}],
     "terms": {"first_quarterly_review": "2026-04-01"},
+    "commitments": [{"id": "c-call", "text": "Phone the dock one hour before each delivery", "owing_party": "supplier",
+                     "recurrence": "weekly", "due_date": "2026-01-05"}],
 }
 
 
@@ -41,6 +43,12 @@ async def test_a_review_from_pack_to_reminded_action_items(app, demo, owner, bro
         "INSERT INTO deviation (id, relationship, number, type, occurred_at, period, description, status, waiting_for,"
         " penalty_status, penalty_final, created_at, updated_at) VALUES (gen_random_uuid(), $1, 1, 'late_delivery',"
         " '2026-08-10', '2026-08', 'Late', 'accepted', '', 'confirmed', 186.00, now(), now())", rel)
+    version = await owner.fetchval("SELECT id FROM agreement_version WHERE relationship = $1", rel)
+    for due, done in (("2026-07-06", "2026-07-06"), ("2026-08-10", "2026-08-11"), ("2026-10-05", "2026-10-05")):
+        await owner.execute(
+            "INSERT INTO commitment_execution (id, relationship, agreement_version, commitment, due_date, org,"
+            " executed_on, created_at) VALUES (gen_random_uuid(), $1, $2, 'c-call', $3::text::date, $4,"
+            " $5::text::date, now())", rel, version, due, demo["orgs"]["Envases Norte"], done)
     ana, bram = await browser(ANA), await browser(BRAM)
 
     listing = await ana.get(f"/relationships/{rel}/reviews")
@@ -60,6 +68,8 @@ async def test_a_review_from_pack_to_reminded_action_items(app, demo, owner, bro
     page = await bram.get(f"/reviews/{review}")
     assert page.status_code == 200
     assert "95.00" in page.text and "missed" in page.text and "€186.00" in page.text
+    # two of the three executions fell in Q3
+    assert "2 executions recorded in the quarter, last on Aug 11, 2026" in page.text
     # data changing later leaves the pack as it was generated
     await owner.execute("UPDATE kpi_value SET numerator = 97, value = 97")
     assert "95.00" in (await ana.get(f"/reviews/{review}")).text
