@@ -192,11 +192,15 @@ def _json(value) -> str:
     return json.dumps(value)
 
 
-async def _tell_both(relationship: Relationship, year: int, decision: schedule.Decision) -> None:
-    rows = await db.raw(
+async def _deciders(relationship_id: UUID) -> list:
+    """The responsables and managers of both sides: told of what changes prices and volumes."""
+    return await db.raw(
         "SELECT u.id, u.org, u.locale FROM relationship_member m JOIN app_user u ON u.id = m.\"user\""
-        " WHERE m.relationship = $1 AND u.is_active AND m.role IN ('responsable', 'manager')", relationship.id)
-    for person in rows:
+        " WHERE m.relationship = $1 AND u.is_active AND m.role IN ('responsable', 'manager')", relationship_id)
+
+
+async def _tell_both(relationship: Relationship, year: int, decision: schedule.Decision) -> None:
+    for person in await _deciders(relationship.id):
         token = i18n.set_locale(person["locale"] or "en")
         try:
             labels = {"applied": i18n.gettext("applied"), "withheld": i18n.gettext("withheld"),
@@ -315,10 +319,7 @@ async def watch_volumes(relationship_id: UUID, now: datetime | None = None) -> i
 
 
 async def _tell_volume(relationship: Relationship, v: Volume, kind: str, threshold: Decimal) -> None:
-    rows = await db.raw(
-        "SELECT u.id, u.org, u.locale FROM relationship_member m JOIN app_user u ON u.id = m.\"user\""
-        " WHERE m.relationship = $1 AND u.is_active AND m.role IN ('responsable', 'manager')", relationship.id)
-    for person in rows:
+    for person in await _deciders(relationship.id):
         token = i18n.set_locale(person["locale"] or "en")
         try:
             if kind == "commitment":

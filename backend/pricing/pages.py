@@ -228,6 +228,17 @@ async def report_commitment(request: Request, actor: Actor, relationship_id: UUI
     return Redirect(f"/relationships/{rel.id}/prices#year-{year}")
 
 
+def _decision_of(data: dict) -> tuple[str, int]:
+    """(confirmed | rejected, the version the person saw) of a confirmation form."""
+    decision = data.get("decision")
+    if decision not in ("confirmed", "rejected"):
+        raise FieldErrors({"decision": _("Choose a value from the list.")})
+    try:
+        return decision, int(data.get("version", ""))
+    except ValueError:
+        return decision, -1
+
+
 @post("/improvement-reports/{report_id:uuid}/decision")
 async def decide_report(request: Request, actor: Actor, report_id: UUID) -> Redirect:
     report = await db.raw_one("SELECT * FROM improvement_report WHERE id = $1", report_id)
@@ -237,13 +248,7 @@ async def decide_report(request: Request, actor: Actor, report_id: UUID) -> Redi
     data = dict(await request.form())
     if not view.can_write or report["org"] == actor.org.id:
         raise Forbidden()  # the other side confirms
-    decision = data.get("decision")
-    if decision not in ("confirmed", "rejected"):
-        raise FieldErrors({"decision": _("Choose a value from the list.")})
-    try:
-        expected = int(data.get("version", ""))
-    except ValueError:
-        expected = -1
+    decision, expected = _decision_of(data)
     rows = await db.raw(
         "UPDATE improvement_report SET status = $2, decided_by = $3, decision_note = $4, version = version + 1,"
         " updated_at = $5 WHERE id = $1 AND version = $6 AND status = 'reported' RETURNING id",
@@ -307,13 +312,7 @@ async def decide_gain(request: Request, actor: Actor, gain_id: UUID) -> Redirect
     if not view.can_write or view.side != "client":
         raise Forbidden()
     data = dict(await request.form())
-    decision = data.get("decision")
-    if decision not in ("confirmed", "rejected"):
-        raise FieldErrors({"decision": _("Choose a value from the list.")})
-    try:
-        expected = int(data.get("version", ""))
-    except ValueError:
-        expected = -1
+    decision, expected = _decision_of(data)
     supplier = client = None
     if decision == "confirmed":
         today = datetime.now(ZoneInfo(view.relationship.time_zone)).date()

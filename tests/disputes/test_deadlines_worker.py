@@ -4,13 +4,9 @@ nothing of that. Time is driven by a controlled clock passed to the job."""
 import asyncio
 from datetime import timedelta
 
-from arq import create_pool
-from arq.connections import RedisSettings
-from arq.worker import Worker
-
 from backend.disputes.actions import run_deadlines
 from tests.disputes.conftest import sign
-from workers.main import worker_settings
+from tests.jobs import run_job
 
 ANA, BRAM = "ana@lacteos.example", "bram@envases.example"
 
@@ -24,17 +20,7 @@ async def log(b, rel, description="Late."):
 
 
 async def run_job_at(servers, database, when, workers=1):
-    pool = await create_pool(RedisSettings.from_dsn(servers.redis_url))
-    running = [Worker(**(worker_settings(database.app_url, servers.redis_url)
-                         | {"burst": True, "handle_signals": False, "cron_jobs": []})) for _ in range(workers)]
-    for i in range(workers):
-        await pool.enqueue_job("dispute_deadlines", when.isoformat(), _job_id=f"deadlines-{when.isoformat()}-{i}")
-    await asyncio.gather(*(w.async_run() for w in running))
-    failed = sum(w.jobs_failed for w in running)
-    for w in running:
-        await w.close()
-    await pool.aclose()
-    assert failed == 0
+    await run_job(servers, database, "dispute_deadlines", when, workers)
 
 
 async def test_escalation_climbs_the_ladder_then_arbitration(app, demo, agreement, browser, owner, servers,

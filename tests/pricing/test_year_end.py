@@ -4,14 +4,10 @@ the start of the contract year in the relationship's time zone; the price API an
 import json
 from datetime import datetime, timezone
 
-from arq import create_pool
-from arq.connections import RedisSettings
-from arq.worker import Worker
-
 from tests.disputes.conftest import sign
 from tests.disputes.test_evidence import PDF
+from tests.jobs import run_job
 from tests.pricing.test_schedule import CONTENT
-from workers.main import worker_settings
 
 ANA, BRAM = "ana@lacteos.example", "bram@envases.example"
 IMPROVEMENTS = [
@@ -22,16 +18,8 @@ IMPROVEMENTS = [
 ]
 
 
-async def run_year_end(servers, database, when: datetime) -> None:
-    pool = await create_pool(RedisSettings.from_dsn(servers.redis_url))
-    worker = Worker(**(worker_settings(database.app_url, servers.redis_url)
-                       | {"burst": True, "handle_signals": False, "cron_jobs": []}))
-    await pool.enqueue_job("price_year_end", when.isoformat(), _job_id=f"year-end-{when.isoformat()}")
-    await worker.async_run()
-    failed = worker.jobs_failed
-    await worker.close()
-    await pool.aclose()
-    assert failed == 0
+async def run_year_end(servers, database, when) -> None:
+    await run_job(servers, database, "price_year_end", when)
 
 
 async def kpi(owner, rel, month, numerator, denominator):

@@ -3,12 +3,8 @@ quarter's data and kept as a snapshot, minutes with a version check, action item
 real worker reminds once a day, and a printable pack."""
 from datetime import datetime, timezone
 
-from arq import create_pool
-from arq.connections import RedisSettings
-from arq.worker import Worker
-
 from tests.disputes.conftest import sign
-from workers.main import worker_settings
+from tests.jobs import run_job
 
 ANA, BRAM = "ana@lacteos.example", "bram@envases.example"
 CONTENT = {
@@ -20,16 +16,8 @@ CONTENT = {
 }
 
 
-async def run_reminders(servers, database, when):
-    pool = await create_pool(RedisSettings.from_dsn(servers.redis_url))
-    worker = Worker(**(worker_settings(database.app_url, servers.redis_url)
-                       | {"burst": True, "handle_signals": False, "cron_jobs": []}))
-    await pool.enqueue_job("review_action_reminders", when.isoformat(), _job_id=f"reminders-{when.isoformat()}")
-    await worker.async_run()
-    failed = worker.jobs_failed
-    await worker.close()
-    await pool.aclose()
-    assert failed == 0
+async def run_reminders(servers, database, when) -> None:
+    await run_job(servers, database, "review_action_reminders", when)
 
 
 async def test_a_review_from_pack_to_reminded_action_items(app, demo, owner, browser, servers, database):
