@@ -212,6 +212,14 @@ async def report_commitment(request: Request, actor: Actor, relationship_id: UUI
     if errors:
         return await _page(request, view, "pricing/schedule.html", version, years, _chart, today, status_code=422,
                            report_errors={target.id: errors}, report_form={target.id: data})
+    try:
+        return await _save_report(actor, rel, year, target, achieved, data, reference, stored)
+    except BaseException:
+        await evidence.discard(stored, rel.id)  # nothing saved: keep no file either
+        raise
+
+
+async def _save_report(actor, rel, year, target, achieved, data, reference, stored) -> Redirect:
     evidence_text = reference or ", ".join(item.filename for item in stored)
     now = datetime.now(timezone.utc)
     report_id = uuid4()
@@ -289,6 +297,14 @@ async def report_gain(request: Request, actor: Actor, relationship_id: UUID) -> 
         return await _page(request, view, "pricing/schedule.html", version, years, chart, today, status_code=422,
                            gain_errors=errors, gain_form=data)
     year = max(schedule.contract_year(rel.start_date, today), 1) if rel.start_date else 1
+    try:
+        return await _save_gain(actor, rel, year, description, amount, reference, stored)
+    except BaseException:
+        await evidence.discard(stored, rel.id)  # nothing saved: keep no file either
+        raise
+
+
+async def _save_gain(actor, rel, year, description, amount, reference, stored) -> Redirect:
     gain_id, now = uuid4(), datetime.now(timezone.utc)
     await db.raw(
         "INSERT INTO gain_report (id, relationship, year, description, amount, evidence, org, reported_by, status,"

@@ -16,6 +16,7 @@ from backend.relationships.queries import members, sides
 from backend.reviews import actions
 from backend.web.current import Actor
 from backend.web.errors import FieldErrors, not_found
+from backend.web.i18n import gettext as _
 from backend.web.templating import page
 
 
@@ -40,7 +41,7 @@ async def prepare_review(request: Request, actor: Actor, relationship_id: UUID) 
     try:
         day = date.fromisoformat(data.get("scheduled_for", ""))
     except ValueError:
-        raise FieldErrors({"scheduled_for": "YYYY-MM-DD"}) from None
+        raise FieldErrors({"scheduled_for": _("Use a date as YYYY-MM-DD.")}) from None
     review_id = await actions.do_prepare(actor=actor, view=view, scheduled_for=day)
     return Redirect(f"/reviews/{review_id}")
 
