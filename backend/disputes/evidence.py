@@ -144,7 +144,7 @@ def key_of(relationship_id: UUID, evidence_id: UUID) -> str:
 async def keep_uploads(uploads: list, relationship_id: UUID) -> list[StoredEvidence]:
     """Stream each upload (a Litestar UploadFile) to a checked local file, then keep it in the
     configured store. A refusal (or any failure) keeps nothing of the batch."""
-    from backend.disputes import storage
+    from backend.disputes import storage  # storage imports this module's StoredEvidence
 
     bucket = storage.current()
     stored: list[StoredEvidence] = []

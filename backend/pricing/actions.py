@@ -2,6 +2,7 @@
 the year-end decision on conditional steps, and evidence reports confirmed by the other side."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -173,7 +174,7 @@ async def evaluate_year_ends(relationship_id: UUID, now: datetime | None = None)
             " commitments, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)"
             " ON CONFLICT (relationship, year) DO NOTHING RETURNING id",
             uuid4(), relationship_id, year, version.id, decision.outcome, Decimal(str(step.get("step_pct") or 0)),
-            decision.applied_pct, _json([c.as_json() for c in previous]), now)
+            decision.applied_pct, json.dumps([c.as_json() for c in previous]), now)
         if not inserted:
             continue  # decided before (another run, or a run that died after committing)
         made += 1
@@ -184,12 +185,6 @@ async def evaluate_year_ends(relationship_id: UUID, now: datetime | None = None)
                               "commitments": {c.id: c.status for c in previous}})
         await _tell_both(relationship, year, decision)
     return made
-
-
-def _json(value) -> str:
-    import json
-
-    return json.dumps(value)
 
 
 async def _deciders(relationship_id: UUID) -> list:

@@ -15,7 +15,7 @@ from backend.relationships.access import get_relationship_for
 from backend.relationships.queries import members, sides
 from backend.reviews import actions
 from backend.web.current import Actor
-from backend.web.errors import FieldErrors, not_found
+from backend.web.errors import FieldErrors
 from backend.web.i18n import gettext as _
 from backend.web.templating import page
 
@@ -95,8 +95,6 @@ async def add_action(request: Request, actor: Actor, review_id: UUID) -> Redirec
 async def finish_action(request: Request, actor: Actor, action_id: UUID) -> Redirect:
     data = dict(await request.form())
     row = await actions.do_finish_action(actor=actor, action_id=action_id, version=data.get("version", ""))
-    if row is None:
-        raise not_found()
     return Redirect(f"/reviews/{row['review']}#actions")
 
 
