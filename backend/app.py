@@ -1,6 +1,7 @@
 """The Litestar application: collects each domain's routes and wires the request frame."""
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 
@@ -76,6 +77,9 @@ def create_app(*, database_url: str | None = None, redis_url: str | None = None)
         app.state.redis = Redis.from_url(redis_url)
         pool = await create_pool(RedisSettings.from_dsn(redis_url))
         jobs.set_pool(pool)
+        # what start-up loaded (modules, compiled templates, catalogs) lives as long as the process:
+        # keep it out of the collector's full passes, which otherwise walk it during requests
+        gc.freeze()
         try:
             yield
         finally:

@@ -11,6 +11,7 @@ import contextlib
 import contextvars
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -81,6 +82,25 @@ async def raw(sql: str, *args):
 async def raw_one(sql: str, *args):
     rows = await raw(sql, *args)
     return rows[0] if rows else None
+
+
+def columns_of(table, alias: str) -> str:
+    """A SELECT list of a Piccolo table's columns under `alias`, each named "alias.column", so one
+    query can read several tables' rows whole; `row_of` takes them back out."""
+    return ", ".join(f'{alias}."{c._meta.db_column_name}" AS "{alias}.{c._meta.db_column_name}"'
+                     for c in table._meta.columns)
+
+
+def object_of(table, row) -> Any:
+    """A Piccolo object of `table` from a raw row holding all its columns. Piccolo looks its
+    `_data` up by column object: keyed by name, every lookup builds a query condition."""
+    return table(_data={c: row[c._meta.db_column_name] for c in table._meta.columns}, _exists_in_db=True)
+
+
+def row_of(table, data: dict, alias: str) -> Any:
+    """The `table` object whose columns `columns_of(table, alias)` put in `data` (removed from it)."""
+    return table(_data={c: data.pop(f"{alias}.{c._meta.db_column_name}") for c in table._meta.columns},
+                 _exists_in_db=True)
 
 
 class Scope:

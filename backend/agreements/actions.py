@@ -37,7 +37,7 @@ async def in_force_on(relationship_id: UUID, day: date) -> AgreementVersion | No
     row = await db.raw_one(
         "SELECT * FROM agreement_version WHERE relationship = $1 AND status = 'signed' AND effective_date <= $2"
         " ORDER BY effective_date DESC, number DESC LIMIT 1", relationship_id, day)
-    return AgreementVersion(_data=dict(row), _exists_in_db=True) if row else None
+    return db.object_of(AgreementVersion, row) if row else None
 
 
 async def do_start_draft(*, actor: Actor, view: RelationshipView, based_on: AgreementVersion | None = None

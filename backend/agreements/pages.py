@@ -12,7 +12,6 @@ from backend.agreements import access, actions, design
 from backend.agreements.sections import BY_KEY, SECTIONS
 from backend.agreements.tables import AgreementSignature, AgreementVersion
 from backend.relationships.access import get_relationship_for
-from backend.relationships.queries import sides
 from backend.relationships.tables import Contact
 from backend.web.current import Actor
 from backend.web.errors import FieldErrors, not_found
@@ -38,7 +37,7 @@ async def agreement_tab(request: Request, actor: Actor, relationship_id: UUID) -
 async def _index_page(request: Request, view, *, errors: dict | None = None, status_code: int = 200) -> Template:
     versions = await access.versions_of(view.relationship.id)
     return page(request, "agreements/index.html", status_code=status_code, view=view, tab="agreement",
-                orgs=await sides(view.relationship), versions=versions, errors=errors or {},
+                orgs=view.orgs, versions=versions, errors=errors or {},
                 in_force=await actions.in_force_on(view.relationship.id, date.today()),
                 open_version=next((v for v in versions if v.status in ("draft", "proposed")), None),
                 latest_signed=next((v for v in versions if v.status == "signed"), None))
@@ -65,7 +64,7 @@ async def start_draft(request: Request, actor: Actor, relationship_id: UUID, dat
 
 
 async def _version_context(actor: Actor, vv: access.VersionView) -> dict:
-    return {"vv": vv, "view": vv.relationship, "tab": "agreement", "orgs": await sides(vv.relationship.relationship),
+    return {"vv": vv, "view": vv.relationship, "tab": "agreement", "orgs": vv.relationship.orgs,
             "content": actions.content_of(vv.version), "sections": SECTIONS,
             "contacts": await _contacts(vv.version.relationship), "signatures": await _signatures(vv.version.id),
             "can_sign": actor.user.can_sign, "comments": await design.comments_of(vv.version.id)}
@@ -179,7 +178,7 @@ async def compare(request: Request, actor: Actor, relationship_id: UUID, a: UUID
     if a not in versions or b not in versions:
         raise not_found()
     left, right = versions[a], versions[b]
-    return page(request, "agreements/compare.html", view=view, tab="agreement", orgs=await sides(view.relationship),
+    return page(request, "agreements/compare.html", view=view, tab="agreement", orgs=view.orgs,
                 left=left, right=right, sections=SECTIONS, contacts=await _contacts(relationship_id),
                 diff=diff_versions(actions.content_of(left), actions.content_of(right)))
 
@@ -211,7 +210,7 @@ def diff_versions(old: dict, new: dict) -> dict[str, list[dict]]:
 async def _design_context(actor: Actor, view) -> dict:
     from backend.relationships.queries import members
 
-    return {"view": view, "tab": "agreement", "orgs": await sides(view.relationship),
+    return {"view": view, "tab": "agreement", "orgs": view.orgs,
             "requirements": await design.requirements_of(view.relationship.id), "answers": design.ANSWERS,
             "team": await members(view.relationship.id),
             "may_manage_team": actor.is_admin or view.my_role in ("responsable", "manager")}

@@ -2,6 +2,7 @@
 and evidence, and the penalty ledger with its exports."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -12,6 +13,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Stream, Template
 
+from backend import db
 from backend.agreements.actions import content_of, in_force_on
 from backend.agreements.sections import DEVIATION_TYPES, FORMULAS, KPI_LABELS
 from backend.agreements.tables import AgreementVersion
@@ -19,7 +21,6 @@ from backend.disputes import actions, evidence, penalties, queries, storage, wor
 from backend.disputes.deadlines import business_days_left, parse_holidays
 from backend.disputes.tables import DeviationEvent, EvidenceFile, PeriodValue
 from backend.relationships.access import RelationshipView, get_relationship_for
-from backend.relationships.queries import sides
 from backend.relationships.tables import Relationship
 from backend.web import i18n
 from backend.web.current import Actor
@@ -54,8 +55,12 @@ def time_left(d, tz: str, holidays: set, now: datetime | None = None) -> tuple[s
 
 
 async def _holidays(relationship: Relationship) -> set:
-    version = await in_force_on(relationship.id, datetime.now(ZoneInfo(relationship.time_zone)).date())
-    return parse_holidays((content_of(version).get("terms") or {}).get("holidays")) if version else set()
+    """The holiday calendar of the version in force today (only that field of its content)."""
+    row = await db.raw_one(
+        "SELECT content->'terms'->'holidays' AS holidays FROM agreement_version WHERE relationship = $1"
+        " AND status = 'signed' AND effective_date <= $2 ORDER BY effective_date DESC, number DESC LIMIT 1",
+        relationship.id, datetime.now(ZoneInfo(relationship.time_zone)).date())
+    return parse_holidays(json.loads(row["holidays"])) if row and row["holidays"] else set()
 
 
 # -- the list ---------------------------------------------------------------------------------
@@ -65,12 +70,14 @@ async def deviations_tab(request: Request, actor: Actor, relationship_id: UUID) 
     view = await get_relationship_for(actor, relationship_id)
     filters = queries.Filters.read(request.query_params)
     items, next_cursor = await queries.page_of(relationship_id, filters, request.query_params.get("cursor"))
-    holidays = await _holidays(view.relationship)
+    # the holiday calendar only counts for clocks still running
+    running = [item for item in items if item["status"] not in workflow.FINAL and item["due_at"] is not None]
+    holidays = await _holidays(view.relationship) if running else set()
     for item in items:
         item["time_left"] = time_left(item, view.relationship.time_zone, holidays)
     # attributes, not keys: the template's d.number then finds its value at the first attempt
     items = [SimpleNamespace(**item) for item in items]
-    return page(request, "deviations/list.html", view=view, tab="deviations", orgs=await sides(view.relationship),
+    return page(request, "deviations/list.html", view=view, tab="deviations", orgs=view.orgs,
                 items=items, next_cursor=next_cursor, filters=filters,
                 next_query=filters.query() | {"cursor": next_cursor or ""}, first_page=not request.query_params.get("cursor"),
                 types=DEVIATION_TYPES, statuses=workflow.STATUSES,
@@ -85,7 +92,7 @@ async def _new_page(request: Request, actor: Actor, view: RelationshipView, form
     version = await in_force_on(view.relationship.id, today)
     content = content_of(version) if version else {}
     return page(request, "deviations/new.html", status_code=status_code, view=view, tab="deviations",
-                orgs=await sides(view.relationship), form=form, errors=errors, types=DEVIATION_TYPES,
+                orgs=view.orgs, form=form, errors=errors, types=DEVIATION_TYPES,
                 severities=workflow.SEVERITIES, version=version, commitments=content.get("commitments", []),
                 kpis=content.get("kpis", []), kpi_labels=KPI_LABELS, formulas=FORMULAS, rules=content.get("penalty_rules", []))
 
@@ -128,7 +135,7 @@ async def _detail(request: Request, actor: Actor, dv: actions.DeviationView, *, 
     files = await EvidenceFile.objects().where(EvidenceFile.deviation == d.id).order_by(EvidenceFile.created_at)
     rule = next((r for r in content.get("penalty_rules") or [] if r.get("id") == d.penalty_rule), None)
     return page(request, "deviations/detail.html", status_code=status_code, dv=dv, d=d, view=dv.relationship,
-                tab="deviations", orgs=await sides(relationship), version=version, rule=rule, events=events,
+                tab="deviations", orgs=dv.relationship.orgs, version=version, rule=rule, events=events,
                 files=files, comments=await actions.comments_of(d.id), proposal=dv.proposal,
                 explanation=penalties.explain(d.penalty_steps) if d.penalty_steps else "",
                 time_left=time_left(d, relationship.time_zone, parse_holidays(terms.get("holidays"))),
@@ -249,7 +256,7 @@ async def _ledger_page(request: Request, actor: Actor, view: RelationshipView, p
     value_row = await PeriodValue.objects().where(
         (PeriodValue.relationship == view.relationship.id) & (PeriodValue.period == period)).first()
     return page(request, "deviations/ledger.html", status_code=status_code, view=view, tab="penalties",
-                orgs=await sides(view.relationship), ledger=ledger, period=period, previous=_shift(period, -1),
+                orgs=view.orgs, ledger=ledger, period=period, previous=_shift(period, -1),
                 next=_shift(period, 1), value_row=value_row, errors=errors or {}, types=DEVIATION_TYPES,
                 statuses=workflow.STATUSES,
                 can_set_value=actions.who_in(view, actor).acts_for(workflow.CLIENT))

@@ -17,7 +17,7 @@ from backend.agreements.actions import content_of, in_force_on
 from backend.agreements.sections import KPI_LABELS, KPI_LIBRARY
 from backend.operations import imports, kpis
 from backend.relationships.access import get_relationship_for
-from backend.relationships.queries import sides
+from backend.web import i18n
 from backend.web.current import Actor
 from backend.web.errors import FieldErrors, not_found
 from backend.web.exports import table_response
@@ -38,6 +38,34 @@ class Tile:
     status: str  # green | amber | red | none
     trend: list[tuple[date, Decimal | None]]
     lower_is_better: bool
+
+    @property
+    def shown(self) -> str:
+        return shown(self.value, self.kpi["metric"])
+
+    @property
+    def points(self) -> list[tuple[int, Decimal, str]]:
+        """The trend chart's points in its 240 × 60 box: (x, y, what the point's title says)."""
+        values = [value for _, value in self.trend if value is not None]
+        if not values:
+            return []
+        low, span = min(values), (max(values) - min(values)) or 1
+        return [(i * 20 + 10, round(52 - (value - low) / span * 44, 1), f"{start.isoformat()}: "
+                 f"{shown(value, self.kpi['metric'])}") for i, (start, value) in enumerate(self.trend)
+                if value is not None]
+
+
+def shown(value: Decimal | None, metric: str) -> str:
+    """A KPI value as the scorecard writes it: days, PPM, hours or a percentage; "no data"."""
+    if value is None:
+        return _("no data")
+    if metric == "average_lead_time_days":
+        return f"{i18n.format_number(round(value, 2))} {_('days')}"
+    if metric == "rejection_ppm":
+        return f"{i18n.format_number(int(round(value, 0)))} PPM"
+    if metric == "deviation_response_hours":
+        return f"{i18n.format_number(round(value, 1))} h"
+    return f"{value:.2f} %"
 
 
 def status_of(value: Decimal | None, target: Decimal, warning: Decimal, lower_is_better: bool) -> str:
@@ -75,16 +103,23 @@ async def tiles_for(rel, party: str, month: date, today: date):
     """(version in force, tiles) of one party's KPIs for the periods holding `month`."""
     version = await in_force_on(rel.id, month) or await in_force_on(rel.id, today)
     rows = [k for k in (content_of(version).get("kpis") or []) if k.get("measured_party") == party] if version else []
-    tiles = []
+    periods = []  # (kind, first, current) of each KPI: its 12 periods up to the one holding `month`
     for kpi in rows:
         kind = kpi.get("period") or "month"
         start, _end = kpis.period_range(kind, month)
-        first = _back(kind, start, 11)
-        values = {r["period_start"]: r for r in await db.raw(
-            "SELECT period_start, value, numerator, denominator FROM kpi_value WHERE relationship = $1"
-            " AND metric = $2 AND period_kind = $3 AND period_start BETWEEN $4 AND $5",
-            rel.id, kpi["metric"], kind, first, start)}
-        current = values.get(start)
+        periods.append((kind, _back(kind, start, 11), start))
+    kinds, firsts, lasts = ([p[n] for p in periods] for n in range(3))
+    values: dict[int, dict] = {i: {} for i in range(len(rows))}
+    for r in await db.raw(  # every KPI's 12 periods in one round trip
+            "SELECT k.i, v.period_start, v.value, v.numerator, v.denominator"
+            " FROM unnest($2::text[], $3::text[], $4::date[], $5::date[]) WITH ORDINALITY AS k(metric, kind, first, last, i)"
+            " JOIN kpi_value v ON v.relationship = $1 AND v.metric = k.metric AND v.period_kind = k.kind"
+            " AND v.period_start BETWEEN k.first AND k.last",
+            rel.id, [k["metric"] for k in rows], kinds, firsts, lasts):
+        values[r["i"] - 1][r["period_start"]] = r
+    tiles = []
+    for i, (kpi, (kind, _first, start)) in enumerate(zip(rows, periods, strict=True)):
+        current = values[i].get(start)
         lower = KPI_LIBRARY[kpi["metric"]][1]
         value = current["value"] if current else None
         tiles.append(Tile(
@@ -92,8 +127,8 @@ async def tiles_for(rel, party: str, month: date, today: date):
             numerator=current["numerator"] if current else None,
             denominator=current["denominator"] if current else None,
             status=status_of(value, Decimal(str(kpi["target"])), Decimal(str(kpi["warning"])), lower),
-            trend=[(p, values[p]["value"] if p in values else None) for p in (_back(kind, start, k)
-                                                                               for k in range(11, -1, -1))],
+            trend=[(p, values[i][p]["value"] if p in values[i] else None) for p in (_back(kind, start, k)
+                                                                                  for k in range(11, -1, -1))],
             lower_is_better=lower))
     return version, tiles
 
@@ -116,7 +151,7 @@ async def scorecard(request: Request, actor: Actor, relationship_id: UUID) -> Te
     rel = view.relationship
     party, month, today = _choice(request, rel)
     version, tiles = await tiles_for(rel, party, month, today)
-    return page(request, "operations/scorecard.html", view=view, tab="scorecard", orgs=await sides(rel),
+    return page(request, "operations/scorecard.html", view=view, tab="scorecard", orgs=view.orgs,
                 tiles=tiles, party=party, month=month, version=version, score=composite(tiles),
                 previous=_back("month", month, 1), next=_back("month", month, -1), errors={},
                 frozen=await _frozen(rel.id, tiles))
@@ -170,7 +205,7 @@ async def explain(request: Request, actor: Actor, relationship_id: UUID) -> Temp
         " WHERE d.relationship = $1 AND d.subject_kind = 'order_line' AND d.kpi_exclusion <> ''"
         " AND d.status IN ('settled', 'waived', 'arbitrated') AND l.promised_date >= $2 AND l.promised_date < $3"
         " ORDER BY l.external_id", rel.id, start, end)]
-    return page(request, "operations/explain.html", excluded=excluded, view=view, tab="scorecard", orgs=await sides(rel),
+    return page(request, "operations/explain.html", excluded=excluded, view=view, tab="scorecard", orgs=view.orgs,
                 metric=metric, label=KPI_LABELS[metric], kind=kind, start=start, end=end, lines=lines[:50],
                 next_after=lines[49]["external_id"] if len(lines) > 50 else None, value=value,
                 tolerances=tolerances, only=only or "")
@@ -193,7 +228,7 @@ async def reopen_period(request: Request, actor: Actor, relationship_id: UUID, d
         today = datetime.now(ZoneInfo(rel.time_zone)).date()
         version, tiles = await tiles_for(rel, "supplier", start, today)
         return page(request, "operations/scorecard.html", status_code=422, view=view, tab="scorecard",
-                    orgs=await sides(rel), tiles=tiles, party="supplier", month=start, version=version,
+                    orgs=view.orgs, tiles=tiles, party="supplier", month=start, version=version,
                     score=composite(tiles), previous=_back("month", start, 1), next=_back("month", start, -1),
                     errors=exc.errors, frozen=await _frozen(rel.id, tiles))
     return Redirect(path=f"/relationships/{relationship_id}/scorecard",
@@ -224,7 +259,7 @@ async def _data_page(request: Request, actor: Actor, view, *, errors: dict | Non
     recent = await ImportJob.objects().where(ImportJob.relationship == view.relationship.id).order_by(
         ImportJob.created_at, ascending=False).limit(20)
     return page(request, "operations/data.html", status_code=status_code, view=view, tab="data",
-                orgs=await sides(view.relationship), kinds=imports.KINDS, recent=recent, errors=errors or {})
+                orgs=view.orgs, kinds=imports.KINDS, recent=recent, errors=errors or {})
 
 
 @get("/relationships/{relationship_id:uuid}/data")
@@ -256,7 +291,7 @@ async def _import_page(request: Request, actor: Actor, job, view, *, errors: dic
                        status_code: int = 200, partial: bool = False) -> Template:
     info = imports._loads(job.result) or {}
     return page(request, "operations/_import_status.html" if partial else "operations/import.html",
-                status_code=status_code, view=view, tab="data", orgs=await sides(view.relationship), job=job,
+                status_code=status_code, view=view, tab="data", orgs=view.orgs, job=job,
                 columns=info.get("columns", []), mapping=imports._loads(job.mapping) or {},
                 fields=imports.FIELDS[job.kind], kinds=imports.KINDS, report=imports._loads(job.errors) or [],
                 result=info, errors=errors or {})

@@ -22,7 +22,6 @@ from backend.disputes import evidence, storage
 from backend.pricing import actions, schedule
 from backend.pricing.api import quote_for
 from backend.relationships.access import get_relationship_for
-from backend.relationships.queries import sides
 from backend.web.current import Actor
 from backend.web.errors import Conflict, FieldErrors, Forbidden, not_found
 from backend.web.i18n import gettext as _
@@ -92,7 +91,7 @@ async def _first_signed(relationship_id: UUID):
 
     row = await db.raw_one("SELECT * FROM agreement_version WHERE relationship = $1 AND status = 'signed'"
                            " ORDER BY effective_date, number LIMIT 1", relationship_id)
-    return AgreementVersion(_data=dict(row), _exists_in_db=True) if row else None
+    return db.object_of(AgreementVersion, row) if row else None
 
 
 @get("/relationships/{relationship_id:uuid}/prices")
@@ -129,7 +128,7 @@ async def _page(request, view, template, version, years, chart, today, status_co
     extra.setdefault("query", {})
     extra.setdefault("quote", None)
     extra.setdefault("quote_errors", {})
-    return page(request, template, status_code=status_code, view=view, tab="prices", orgs=await sides(view.relationship),
+    return page(request, template, status_code=status_code, view=view, tab="prices", orgs=view.orgs,
                 version=version, years=years, chart=chart, today=today, kpi_labels=KPI_LABELS, tones=STATUS_TONE, step_labels=STEP_LABELS,
                 commitment_labels=COMMITMENT_LABELS, items=(content_of(version).get("price_items") or []) if version else [],
                 report_errors=extra.pop("report_errors", {}), report_form=extra.pop("report_form", {}), **extra)

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from backend import db
 from backend.relationships.tables import Contact, Relationship, RelationshipMember
+from backend.tenancy.tables import Organization
 from backend.web.current import Actor
 from backend.web.errors import not_found
 
@@ -22,6 +23,7 @@ class RelationshipView:
     side: str  # the actor's side: client | supplier
     my_role: str | None  # the actor's relationship role, None for an admin who is not a member
     can_write: bool  # may change this side's contacts and members
+    orgs: dict[str, Organization] | None = None  # {"client": …, "supplier": …}, read with the relationship
 
     @property
     def other_side(self) -> str:
@@ -39,19 +41,26 @@ async def visible_relationship_ids(actor: Actor) -> list[UUID]:
     return [row["id"] for row in rows if actor.relationships is None or row["id"] in actor.relationships]
 
 
+_RELATIONSHIP_FOR = (
+    "SELECT r.*, m.role AS pacto_member_role, m.id IS NOT NULL AS pacto_is_member, "
+    f"{db.columns_of(Organization, 'client')}, {db.columns_of(Organization, 'supplier')}"
+    " FROM relationship r JOIN organization client ON client.id = r.client_org"
+    " JOIN organization supplier ON supplier.id = r.supplier_org"
+    " LEFT JOIN relationship_member m ON m.relationship = r.id AND m.\"user\" = $2 WHERE r.id = $1")
+
+
 async def get_relationship_for(actor: Actor, relationship_id: UUID) -> RelationshipView:
     if actor.relationships is not None and relationship_id not in actor.relationships:
         raise not_found()  # an API token reaches only the relationships it was given
-    # one round trip: the relationship (row-level security hides it from outsiders) and my membership
-    row = await db.raw_one(
-        "SELECT r.*, m.role AS pacto_member_role, m.id IS NOT NULL AS pacto_is_member FROM relationship r"
-        " LEFT JOIN relationship_member m ON m.relationship = r.id AND m.\"user\" = $2 WHERE r.id = $1",
-        relationship_id, actor.user.id)
+    # one round trip: the relationship (row-level security hides it from outsiders), my membership
+    # and both sides' organizations
+    row = await db.raw_one(_RELATIONSHIP_FOR, relationship_id, actor.user.id)
     if row is None:
         raise not_found()
     data = dict(row)
     is_member, role = data.pop("pacto_is_member"), data.pop("pacto_member_role")
-    relationship = Relationship(_data=data, _exists_in_db=True)
+    orgs = {side: db.row_of(Organization, data, side) for side in ("client", "supplier")}
+    relationship = db.object_of(Relationship, data)
     if relationship.client_org == actor.org.id:
         side = "client"
     elif relationship.supplier_org == actor.org.id:
@@ -60,7 +69,7 @@ async def get_relationship_for(actor: Actor, relationship_id: UUID) -> Relations
         raise not_found()
     if not is_member and not actor.is_admin:
         raise not_found()
-    return RelationshipView(relationship, side, role, actor.is_admin or role in WRITING_ROLES)
+    return RelationshipView(relationship, side, role, actor.is_admin or role in WRITING_ROLES, orgs)
 
 
 async def get_contact_for(actor: Actor, contact_id: UUID) -> tuple[Contact, RelationshipView, bool]:

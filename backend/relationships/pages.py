@@ -37,7 +37,7 @@ async def dashboard(request: Request, actor: Actor) -> Template:
 @get("/relationships/{relationship_id:uuid}")
 async def overview(request: Request, actor: Actor, relationship_id: UUID) -> Template:
     view = await access.get_relationship_for(actor, relationship_id)
-    orgs = await queries.sides(view.relationship)
+    orgs = view.orgs
     counts = await queries.counts(view.relationship.id)
     return page(request, "relationships/overview.html", view=view, tab="overview", orgs=orgs, counts=counts)
 
@@ -51,7 +51,7 @@ async def members(request: Request, actor: Actor, relationship_id: UUID) -> Temp
 async def _members_page(request: Request, actor: Actor, view: access.RelationshipView, *, errors=None,
                         status_code: int = 200) -> Template:
     return page(request, "relationships/members.html", status_code=status_code, view=view, tab="members",
-                orgs=await queries.sides(view.relationship), members=await queries.members(view.relationship.id),
+                orgs=view.orgs, members=await queries.members(view.relationship.id),
                 colleagues=await colleagues_of(actor), roles=MEMBER_ROLES, errors=errors or {},
                 may_manage=actor.is_admin or view.my_role in ("responsable", "manager"))
 
@@ -93,7 +93,7 @@ async def remove_member(actor: Actor, member_id: UUID) -> Redirect:
 async def _contacts_context(actor: Actor, view: access.RelationshipView) -> dict:
     contacts = await Contact.objects().where(Contact.relationship == view.relationship.id).order_by(
         Contact.side).order_by(Contact.purpose).order_by(Contact.escalation_level).order_by(Contact.name)
-    return {"view": view, "tab": "contacts", "orgs": await queries.sides(view.relationship),
+    return {"view": view, "tab": "contacts", "orgs": view.orgs,
             "contacts": contacts, "purposes": CONTACT_PURPOSES, "colleagues": await colleagues_of(actor)}
 
 

@@ -65,7 +65,7 @@ async def dashboard_cards(actor: Actor) -> list[DashboardCard]:
 async def sides(relationship: Relationship) -> dict[str, Organization]:
     rows = await db.raw("SELECT * FROM organization WHERE id = ANY($1::uuid[])",
                         [relationship.client_org, relationship.supplier_org])
-    by_id = {row["id"]: Organization(_data=dict(row), _exists_in_db=True) for row in rows}
+    by_id = {row["id"]: db.object_of(Organization, row) for row in rows}
     return {"client": by_id[relationship.client_org], "supplier": by_id[relationship.supplier_org]}
 
 

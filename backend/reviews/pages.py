@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from backend import db
 from backend.agreements.actions import content_of, in_force_on
 from backend.relationships.access import get_relationship_for
-from backend.relationships.queries import members, sides
+from backend.relationships.queries import members
 from backend.reviews import actions
 from backend.web.current import Actor
 from backend.web.errors import FieldErrors
@@ -29,7 +29,7 @@ async def reviews_tab(request: Request, actor: Actor, relationship_id: UUID) -> 
     dates = actions.cadence((content_of(version).get("terms") or {}) if version else {}, today)
     held = {r["scheduled_for"]: dict(r) for r in await db.raw(
         "SELECT id, scheduled_for, status, pack_generated_at FROM review WHERE relationship = $1", rel.id)}
-    return page(request, "reviews/list.html", view=view, tab="reviews", orgs=await sides(rel), version=version,
+    return page(request, "reviews/list.html", view=view, tab="reviews", orgs=view.orgs, version=version,
                 dates=dates, held=held, today=today,
                 older=[r for d, r in sorted(held.items(), reverse=True) if d not in dates])
 
@@ -52,7 +52,7 @@ async def _review_page(request, actor, review_id, template, errors=None, form=No
         "SELECT a.*, u.name AS owner_name FROM review_action a LEFT JOIN app_user u ON u.id = a.owner"
         " WHERE a.review = $1 ORDER BY a.due_date, a.created_at", review_id)]
     return page(request, template, status_code=status_code, view=view, tab="reviews",
-                orgs=await sides(view.relationship), review=review, pack=review["pack"], items=items,
+                orgs=view.orgs, review=review, pack=review["pack"], items=items,
                 people=await members(view.relationship.id), errors=errors or {}, form=form or {},
                 today=datetime.now(ZoneInfo(view.relationship.time_zone)).date())
 

@@ -17,7 +17,6 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend import db
 from backend.config import settings
-from backend.notifications.actions import unread_count
 from backend.tenancy import api_tokens
 from backend.tenancy.tables import Organization, User
 from backend.web import i18n, sessions
@@ -62,6 +61,14 @@ def _cookies(scope: Scope) -> dict[str, str]:
             except Exception:
                 pass
     return {key: morsel.value for key, morsel in jar.items()}
+
+
+# the signed-in user (if still active), their organization and their unread notifications: one round trip
+_SIGNED_IN = (
+    f"SELECT {db.columns_of(User, 'u')}, {db.columns_of(Organization, 'o')},"
+    ' (SELECT count(*) FROM notification n WHERE n."user" = u.id AND n.read_at IS NULL) AS unread'
+    f" FROM {User._meta.tablename} u JOIN organization o ON o.id = u.org"
+    " WHERE u.id = $1 AND u.org = $2 AND u.is_active")
 
 
 def _header(scope: Scope, wanted: bytes) -> str | None:
@@ -122,9 +129,8 @@ def tenant_middleware(app: ASGIApp) -> ASGIApp:
                 (b"cookie", f"pacto_csrf={pair}".encode()), (b"x-csrftoken", pair.encode())]
         else:
             found = None
-            cookies = _cookies(scope)
-            session = await sessions.load(redis, cookies.get(sessions.COOKIE))
-        cookies = _cookies(scope)
+            session = await sessions.load(redis, _cookies(scope).get(sessions.COOKIE))
+        cookies = _cookies(scope)  # after the bearer branch has dropped the client's
         held: list[Message] = []
         status = 500
 
@@ -136,18 +142,18 @@ def tenant_middleware(app: ASGIApp) -> ASGIApp:
 
         async with db.tenant_transaction(session.org_id if session else None) as tx:
             user = org = None
+            unread = 0
             if session:
-                user = await User.objects().where(
-                    (User.id == session.user_id) & (User.org == session.org_id) & (User.is_active == True)  # noqa: E712
-                ).first()
-                org = await Organization.objects().where(Organization.id == session.org_id).first() if user else None
-                if user is None:
+                row = await db.raw_one(_SIGNED_IN, session.user_id, session.org_id)
+                if row is None:
                     session = None
                     await db.bind_org(None)
+                else:
+                    data = dict(row)
+                    user, org, unread = db.row_of(User, data, "u"), db.row_of(Organization, data, "o"), data["unread"]
             locale = i18n.negotiate(
                 user.locale if user else None, cookies.get("pacto_lang"), _header(scope, b"accept-language")
             )
-            unread = await unread_count(user.id) if user else 0
             if found is not None and user is not None:
                 await api_tokens.touch(found.token_id)
             scope["pacto"] = RequestContext(session=session, user=user, org=org, locale=locale, unread=unread,

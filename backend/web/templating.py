@@ -23,7 +23,7 @@ def build_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda message: i18n.translations(i18n.current_locale()).gettext(message),
+        gettext=i18n.gettext_plain,
         ngettext=lambda s, p, n: i18n.translations(i18n.current_locale()).ngettext(s, p, n),
         newstyle=True,
     )
@@ -35,11 +35,13 @@ def build_environment() -> Environment:
         fixed=i18n.format_fixed,
         decimal=lambda value: Decimal(str(value)),
         isodate=lambda value: date.fromisoformat(value) if isinstance(value, str) else value,
+        # {key: label} with every label translated (a table's column of labels, translated once)
+        translated=lambda labels: {key: i18n.gettext_plain(label) for key, label in labels.items()},
     )
     # t(): translate a message held in a variable (labels defined in Python with lazy()); unlike
     # _() it does no %-formatting, so a label may contain a plain "%".
     env.globals.update(language_name=i18n.language_name, LOCALES=LOCALES,
-                       t=lambda message: i18n.translations(i18n.current_locale()).gettext(message))
+                       t=i18n.gettext_plain)
     return env
 
 

@@ -90,7 +90,7 @@ def test_no_message_holds_markup():
 
 
 @pytest.mark.parametrize("locale", ["en", "es", "nl"])
-def test_dates_with_patterns_parsed_once_read_as_babel_writes_them(locale):
+def test_dates_from_compiled_patterns_read_as_babel_writes_them(locale):
     from datetime import timedelta
 
     from babel import dates
@@ -104,5 +104,11 @@ def test_dates_with_patterns_parsed_once_read_as_babel_writes_them(locale):
                     expected = dates.format_datetime(value, format=fmt, tzinfo=i18n._zone(tz or "UTC"),
                                                      locale=locale)
                     assert i18n.format_datetime(value, tz, fmt) == expected
+                    local = value.astimezone(i18n._zone(tz or "UTC"))
+                    assert i18n.format_date(value, tz, fmt) == dates.format_date(local.date(), format=fmt,
+                                                                                 locale=locale)
+            for year in (7, 99, 2009):  # zero-padded years
+                assert i18n.format_date(date(year, 3, 4), None, fmt) == dates.format_date(date(year, 3, 4), fmt,
+                                                                                          locale=locale)
     finally:
         i18n._locale.reset(token)
