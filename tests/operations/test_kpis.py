@@ -6,6 +6,8 @@ import csv
 import io
 from decimal import Decimal
 
+import asyncpg
+import pytest
 from openpyxl import load_workbook
 
 from tests.disputes.conftest import sign
@@ -169,6 +171,21 @@ async def test_a_bad_batch_is_rejected_whole_naming_rows_and_fields(app, demo, o
     carlos = await browser("carlos@lacteos.example")
     assert (await carlos.request("POST", f"/api/v1/relationships/{rel}/forecasts",
                                  json={"forecasts": []})).status_code == 403
+
+
+async def test_a_delivery_cannot_name_another_relationships_line(app, demo, owner, browser):
+    """The database itself refuses a delivery whose relationship is not its order line's."""
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    other = demo["relationships"]["Maintenance spare parts"]
+    ana = await browser(ANA)
+    assert (await ana.request("POST", f"/api/v1/relationships/{rel}/orders", json=ORDERS)).status_code == 200
+    line = await owner.fetchval("SELECT id FROM order_line WHERE relationship = $1 AND external_id = 'PO-1/1'", rel)
+    insert = ("INSERT INTO delivery (id, relationship, order_line, external_id, delivered_at, qty_delivered,"
+              " updated_at) VALUES (gen_random_uuid(), $1, $2, 'DN-X', now(), 1, now())")
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        await owner.execute(insert, other, line)
+    await owner.execute(insert, rel, line)
+    assert await owner.fetchval("SELECT relationship FROM delivery WHERE external_id = 'DN-X'") == rel
 
 
 async def test_a_line_left_out_by_an_agreed_outcome_leaves_both_terms(app, demo, owner, browser, worker):
