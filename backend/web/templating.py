@@ -5,13 +5,23 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_eval_context, select_autoescape
+from markupsafe import Markup
 from litestar import Request
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 
 from backend.config import LOCALES, TEMPLATES_DIR, settings
 from backend.web import i18n
+
+
+@pass_eval_context
+def _gettext(eval_ctx, message: str, **variables: Any) -> str:
+    """_() in templates, as jinja2.ext.i18n's newstyle gettext does it (always %-formatted; in an
+    autoescaped template the translation is markup and the variables are escaped), in one call
+    where the extension's `_` takes two context calls and a lookup on every message."""
+    text = i18n.gettext_plain(message)
+    return (Markup(text) if eval_ctx.autoescape else text) % variables
 
 
 def build_environment() -> Environment:
@@ -41,7 +51,7 @@ def build_environment() -> Environment:
     # t(): translate a message held in a variable (labels defined in Python with lazy()); unlike
     # _() it does no %-formatting, so a label may contain a plain "%".
     env.globals.update(language_name=i18n.language_name, LOCALES=LOCALES,
-                       t=i18n.gettext_plain)
+                       t=i18n.gettext_plain, _=_gettext)
     return env
 
 

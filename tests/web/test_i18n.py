@@ -112,3 +112,18 @@ def test_dates_from_compiled_patterns_read_as_babel_writes_them(locale):
                                                                                           locale=locale)
     finally:
         i18n._locale.reset(token)
+
+
+def test_template_gettext_formats_and_escapes_as_the_i18n_extension_does():
+    from backend.web.templating import build_environment
+
+    env = build_environment()
+    token = i18n.set_locale("es")
+    try:
+        html = env.from_string('{{ _("Role of %(name)s", name=who) }}|{{ _("100%% sure") }}|{{ _("Pages") }}')
+        assert html.render(who="<b>O'Brien</b>") == (
+            f"Rol de &lt;b&gt;O&#39;Brien&lt;/b&gt;|100% sure|{i18n.gettext_plain('Pages')}")
+        text = env.from_string('{% autoescape false %}{{ _("Role of %(name)s", name=who) }}{% endautoescape %}')
+        assert text.render(who="<b>O'Brien</b>") == "Rol de <b>O'Brien</b>"
+    finally:
+        i18n._locale.reset(token)
