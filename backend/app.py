@@ -61,6 +61,21 @@ ROUTES = [
 ]
 
 
+_frozen = False
+
+
+def _freeze_startup_objects() -> None:
+    """What start-up loaded (modules, compiled templates, catalogs) lives as long as the process:
+    keep it out of the collector's full passes, which otherwise walk it during requests. Once per
+    process, after a collection (a process that builds several apps, like the tests, freezes no
+    garbage of the earlier ones)."""
+    global _frozen
+    if not _frozen:
+        gc.collect()
+        gc.freeze()
+        _frozen = True
+
+
 def create_app(*, database_url: str | None = None, redis_url: str | None = None) -> Litestar:
     """Build the app. URLs default to APP_DATABASE_URL / REDIS_URL from the environment."""
     cfg = settings()
@@ -77,9 +92,7 @@ def create_app(*, database_url: str | None = None, redis_url: str | None = None)
         app.state.redis = Redis.from_url(redis_url)
         pool = await create_pool(RedisSettings.from_dsn(redis_url))
         jobs.set_pool(pool)
-        # what start-up loaded (modules, compiled templates, catalogs) lives as long as the process:
-        # keep it out of the collector's full passes, which otherwise walk it during requests
-        gc.freeze()
+        _freeze_startup_objects()
         try:
             yield
         finally:

