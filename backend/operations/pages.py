@@ -65,7 +65,7 @@ def shown(value: Decimal | None, metric: str) -> str:
         return f"{i18n.format_number(int(_half_up(value, 0)))} PPM"
     if metric == "deviation_response_hours":
         return f"{i18n.format_number(_half_up(value, 1))} h"
-    return f"{_half_up(value, 2)} %"
+    return f"{i18n.format_fixed(_half_up(value, 2), 2)} %"
 
 
 def _half_up(value: Decimal, places: int) -> Decimal:

@@ -32,10 +32,10 @@ def test_values_are_written_in_the_unit_of_their_kpi_and_the_readers_language():
         # half up, as people round: not to even (Python's round) nor through a float
         assert shown(Decimal("2.25"), "deviation_response_hours") == "2,3 h"
         assert shown(Decimal("12345.5"), "rejection_ppm") == "12.346 PPM"
-        assert shown(Decimal("96.125"), "otif") == "96.13 %"
-        assert shown(Decimal("12.345"), "otif") == "12.35 %"
-        assert shown(Decimal("0.005"), "otif") == "0.01 %"
-        assert shown(Decimal("96"), "otif") == "96.00 %"
+        assert shown(Decimal("96.125"), "otif") == "96,13 %"
+        assert shown(Decimal("12.345"), "otif") == "12,35 %"
+        assert shown(Decimal("0.005"), "otif") == "0,01 %"
+        assert shown(Decimal("96"), "otif") == "96,00 %"
         assert shown(None, "otif") == "sin datos"
     finally:
         i18n._locale.reset(token)
