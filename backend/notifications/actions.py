@@ -18,11 +18,6 @@ async def notify(*, user_id: UUID, org_id: UUID, kind: str, title: str, body: st
         uuid4(), org_id, user_id, relationship_id, kind, title[:300], body, link[:300], datetime.now(timezone.utc))
 
 
-async def unread_count(user_id: UUID) -> int:
-    row = await db.raw_one("SELECT count(*) AS n FROM notification WHERE \"user\" = $1 AND read_at IS NULL", user_id)
-    return row["n"]
-
-
 async def inbox(actor: Actor, limit: int = 100) -> list[Notification]:
     return await Notification.objects().where(Notification.user == actor.user.id).order_by(
         Notification.created_at, ascending=False).limit(limit)

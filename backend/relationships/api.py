@@ -7,7 +7,7 @@ import msgspec
 from litestar import delete, get, patch, post
 
 from backend import db
-from backend.relationships import access, actions, queries
+from backend.relationships import access, actions
 from backend.relationships.schemas import (
     ContactCreate,
     ContactRead,
@@ -23,7 +23,7 @@ from backend.web.errors import Forbidden
 
 async def _read(view: access.RelationshipView) -> RelationshipRead:
     rel = view.relationship
-    orgs = await queries.sides(rel)
+    orgs = view.orgs
     return RelationshipRead(
         id=rel.id, name=rel.name, status=rel.status, side=view.side,
         client=OrganizationRef(id=orgs["client"].id, name=orgs["client"].name),

@@ -6,8 +6,6 @@ from uuid import UUID
 
 from backend import db
 from backend.relationships.access import visible_relationship_ids
-from backend.relationships.tables import Relationship
-from backend.tenancy.tables import Organization
 from backend.web.current import Actor
 
 # The purposes every side is expected to designate (escalation: at least level 1).
@@ -60,13 +58,6 @@ async def dashboard_cards(actor: Actor) -> list[DashboardCard]:
                           else ("responsable", "manager", "contributor")))
         for row in rows
     ]
-
-
-async def sides(relationship: Relationship) -> dict[str, Organization]:
-    rows = await db.raw("SELECT * FROM organization WHERE id = ANY($1::uuid[])",
-                        [relationship.client_org, relationship.supplier_org])
-    by_id = {row["id"]: db.object_of(Organization, row) for row in rows}
-    return {"client": by_id[relationship.client_org], "supplier": by_id[relationship.supplier_org]}
 
 
 async def members(relationship_id: UUID) -> list[dict]:

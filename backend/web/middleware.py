@@ -127,10 +127,11 @@ def tenant_middleware(app: ASGIApp) -> ASGIApp:
             pair = generate_csrf_token(settings().secret_key)
             scope["headers"] = [(k, v) for k, v in scope["headers"] if k not in (b"cookie", b"x-csrftoken")] + [
                 (b"cookie", f"pacto_csrf={pair}".encode()), (b"x-csrftoken", pair.encode())]
+            cookies = _cookies(scope)  # the pair just set, not the client's
         else:
             found = None
-            session = await sessions.load(redis, _cookies(scope).get(sessions.COOKIE))
-        cookies = _cookies(scope)  # after the bearer branch has dropped the client's
+            cookies = _cookies(scope)
+            session = await sessions.load(redis, cookies.get(sessions.COOKIE))
         held: list[Message] = []
         status = 500
 
