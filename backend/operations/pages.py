@@ -54,6 +54,11 @@ class Tile:
                  f"{shown(value, self.kpi['metric'])}") for i, (start, value) in enumerate(self.trend)
                 if value is not None]
 
+    @property
+    def polyline(self) -> str:
+        """The points of the trend's line, as SVG's `points` attribute takes them (numbers only)."""
+        return " ".join(f"{x},{y}" for x, y, _title in self.points)
+
 
 def shown(value: Decimal | None, metric: str) -> str:
     """A KPI value as the scorecard writes it: days, PPM, hours or a percentage; "no data"."""

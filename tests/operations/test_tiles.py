@@ -22,6 +22,8 @@ def test_points_span_the_box_from_the_lowest_to_the_highest_value():
     # one value (no span) sits at the bottom; no value, no chart
     assert tile("otif", [None, "97.5"]).points == [(30, Decimal("52.0"), "2026-02-01: 97.50 %")]
     assert tile("otif", [None, None]).points == []
+    assert tile("otif", [None, "90", "95", None, "100"]).polyline == "30,52.0 50,30.0 90,8.0"
+    assert tile("otif", [None, None]).polyline == ""
 
 
 def test_values_are_written_in_the_unit_of_their_kpi_and_the_readers_language():

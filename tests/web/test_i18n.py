@@ -114,6 +114,53 @@ def test_dates_from_compiled_patterns_read_as_babel_writes_them(locale):
         i18n._locale.reset(token)
 
 
+@pytest.mark.parametrize("locale", ["en", "es", "nl"])
+def test_numbers_from_python_formats_read_as_babel_writes_them(locale):
+    import random
+
+    from babel import numbers
+
+    values = [0, 7, -1234567, 10**15, Decimal("0"), Decimal("-0"), Decimal("-0.00"), Decimal("12.00"),
+              Decimal("1E+3"), Decimal("1E-7"), Decimal("0.0345"), Decimal("1234.50"), Decimal("999999.995"),
+              Decimal("0.005"), Decimal("0.015"), Decimal("-2.5"), Decimal("123456789012345.6789"), 2.5,
+              Decimal("NaN")]  # the last two: Babel's own path
+    rng = random.Random(6)
+    values += [Decimal(rng.randint(-10**9, 10**9)).scaleb(-rng.randint(0, 6)) for _ in range(500)]
+    token = i18n._locale.set(locale)
+    try:
+        for value in values:
+            assert i18n.format_number(value) == numbers.format_decimal(value, locale=locale,
+                                                                       decimal_quantization=False), value
+            for places in range(5):  # rounded half to even, as Babel rounds
+                pattern = "#,##0" + ("." + "0" * places if places else "")
+                assert i18n.format_fixed(value, places) == numbers.format_decimal(value, format=pattern,
+                                                                                  locale=locale), (value, places)
+    finally:
+        i18n._locale.reset(token)
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "nl"])
+def test_amounts_read_as_babel_writes_them(locale):
+    import random
+
+    from babel import numbers
+
+    values = [0, -7, Decimal("-0"), Decimal("-0.001"), Decimal("0.005"), Decimal("0.015"), Decimal("1234.5"),
+              Decimal("-1234567.125"), Decimal("999999.995"), Decimal("1E+3"), Decimal("123456789012345.6789"),
+              Decimal("NaN")]
+    rng = random.Random(3)
+    values += [Decimal(rng.randint(-10**9, 10**9)).scaleb(-rng.randint(0, 4)) for _ in range(200)]
+    token = i18n._locale.set(locale)
+    try:
+        # symbol before or after, with or without a space, 0 to 4 decimals, no symbol known
+        for currency in ("EUR", "USD", "JPY", "MXN", "CHF", "GBP", "BHD", "CLF", "XXX"):
+            for value in values:
+                assert i18n.format_money(value, currency) == numbers.format_currency(value, currency,
+                                                                                     locale=locale), (currency, value)
+    finally:
+        i18n._locale.reset(token)
+
+
 def test_template_gettext_formats_and_escapes_as_the_i18n_extension_does():
     from backend.web.templating import build_environment
 
