@@ -64,8 +64,21 @@ class _TenantTransaction(PostgresTransaction):
     async def begin(self) -> None:
         await self.connection.execute(f"BEGIN; SELECT set_config('app.org_id', '{self._org}', true)")
 
+    async def __aenter__(self) -> _TenantTransaction:
+        """As Piccolo's, except that a BEGIN that fails (or is cancelled) gives the connection back."""
+        self.connection = await self.get_connection()
+        try:
+            await self.begin()
+        except BaseException:
+            await self._release()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
     async def commit(self) -> None:
-        await self.connection.commit_and_reset()
+        """A COMMIT asked for inside the block: the block may go on using the connection, so its
+        session is reset only when it is released."""
+        await self.connection.execute("COMMIT")
         self._committed = True
 
     async def rollback(self) -> None:
@@ -80,16 +93,20 @@ class _TenantTransaction(PostgresTransaction):
                 if not self._rolled_back:
                     await self.rollback()
             elif not self._committed and not self._rolled_back:
-                await self.commit()
+                await self.connection.commit_and_reset()  # the block is over: nothing runs after
+                self._committed = True
         finally:
             try:
-                if self.engine.pool:
-                    await self.engine.pool.release(self.connection)
-                else:
-                    await self.connection.close()
+                await self._release()
             finally:
                 self.engine.current_transaction.reset(self.context)
         return exception is None
+
+    async def _release(self) -> None:
+        if self.engine.pool:
+            await self.engine.pool.release(self.connection)
+        else:
+            await self.connection.close()
 
 
 # The DSN is set by configure() before the first query; tables find this engine through

@@ -10,7 +10,7 @@ import pytest
 from cryptography.fernet import Fernet
 from playwright.async_api import Page, expect
 
-from backend.devidp import IdentityProvider
+from backend.devidp import IdentityProvider, write_jwks
 from backend.runtime import free_port
 from e2e.conftest import SSO_ENCRYPTION_KEY
 
@@ -23,13 +23,15 @@ ACCOUNTS_B = {"otto@otra.example": {"sub": "otto-1", "email": "otto@otra.example
 
 
 @pytest.fixture
-async def idps(app_port, database, demo):
+async def idps(app_port, database, demo, tmp_path):
     base = f"http://127.0.0.1:{app_port}"
     clients = lambda secret: [{"client_id": "pacto", "client_secret": secret,  # noqa: E731
                                "redirect_uris": [f"{base}/sso/callback"],
                                "post_logout_redirect_uris": [f"{base}/login"]}]
-    with IdentityProvider(free_port(), clients=clients("secret-a"), accounts=ACCOUNTS_A) as a, \
-            IdentityProvider(free_port(), clients=clients("secret-b"), accounts=ACCOUNTS_B) as b:
+    # keys made here, so that the IdP has less to do at start (one was once not ready within 60 s)
+    keys_a, keys_b = write_jwks(tmp_path / "a.json", kid="a"), write_jwks(tmp_path / "b.json", kid="b")
+    with IdentityProvider(free_port(), clients=clients("secret-a"), accounts=ACCOUNTS_A, jwks_path=keys_a) as a, \
+            IdentityProvider(free_port(), clients=clients("secret-b"), accounts=ACCOUNTS_B, jwks_path=keys_b) as b:
         conn = await asyncpg.connect(database.admin_url)
         try:
             for org, idp, secret, domain, shown in [("Envases Norte", a, "secret-a", "envases.example", True),

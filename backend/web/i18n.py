@@ -201,10 +201,12 @@ def _symbols(locale: str) -> dict[int, str] | None:
 
 
 def _plain(value) -> bool:
-    """An int, or a finite Decimal that normalize() keeps exact (Numeric columns are)."""
+    """An int or a finite Decimal under 10**24 with at most 24 significant digits (Numeric columns
+    are): the default context's 28 digits then hold it, its rounding and its negation exactly."""
     if type(value) is int:
-        return True
-    return type(value) is Decimal and value.is_finite() and len(value.as_tuple().digits) <= 24
+        return -10**24 < value < 10**24
+    return (type(value) is Decimal and value.is_finite() and len(value.as_tuple().digits) <= 24
+            and value.adjusted() < 24)
 
 
 def format_number(value: int | Decimal | float | None) -> str:

@@ -77,6 +77,21 @@ async def test_a_failed_commit_rolls_back_and_the_connection_is_reset(demo, one_
     assert state == {"pid": pid, "org": "", "probe": "", "locks": 0, "cursors": 0}
 
 
+async def test_a_commit_inside_the_block_still_leaves_a_clean_connection(demo, one_connection, owner):
+    """Work done after a COMMIT asked for inside the block runs outside any transaction; whatever
+    it leaves in the session is still reset when the connection goes back."""
+    org = demo["orgs"]["Envases Norte"]
+    async with db.tenant_transaction(org):
+        await db.raw("UPDATE organization SET name = 'Envases Norte SL' WHERE id = $1", org)
+        async with db.DB.transaction() as tx:  # a nested Piccolo transaction is the outer one
+            await tx.commit()
+        pid = await _dirty_the_session()
+    assert await owner.fetchval("SELECT name FROM organization WHERE id = $1", org) == "Envases Norte SL"
+    async with db.tenant_transaction(None):
+        state = await _session_state()
+    assert state == {"pid": pid, "org": "", "probe": "", "locks": 0, "cursors": 0}
+
+
 async def test_the_organization_must_be_an_id(demo, one_connection):
     with pytest.raises(ValueError):
         async with db.tenant_transaction("x', true); SELECT set_config('app.org_id', 'y"):
