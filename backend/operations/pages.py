@@ -3,6 +3,7 @@ status against its target, a twelve-period trend, the composite score, and "expl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
@@ -43,7 +44,7 @@ class Tile:
     def shown(self) -> str:
         return shown(self.value, self.kpi["metric"])
 
-    @property
+    @cached_property  # the chart reads them twice (the line, then a circle and title per point)
     def points(self) -> list[tuple[int, Decimal, str]]:
         """The trend chart's points in its 240 × 60 box: (x, y, what the point's title says)."""
         values = [value for _, value in self.trend if value is not None]
@@ -73,9 +74,12 @@ def shown(value: Decimal | None, metric: str) -> str:
     return f"{i18n.format_fixed(_half_up(value, 2), 2)} %"
 
 
+_QUANTA = [Decimal(1).scaleb(-places) for places in range(5)]
+
+
 def _half_up(value: Decimal, places: int) -> Decimal:
     """Rounded as people round (12.345 → 12.35), not to even as Python's round() does."""
-    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return Decimal(value).quantize(_QUANTA[places], rounding=ROUND_HALF_UP)
 
 
 def status_of(value: Decimal | None, target: Decimal, warning: Decimal, lower_is_better: bool) -> str:

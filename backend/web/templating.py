@@ -31,6 +31,9 @@ def build_environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # an edited template shows on the next request in development; elsewhere templates are
+        # not re-checked on disk for every page
+        auto_reload=settings().dev_mode,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=i18n.gettext_plain,
