@@ -163,6 +163,18 @@ async def raw(sql: str, *args):
     return await tx.connection.fetch(sql, *args)
 
 
+async def raw_planned(sql: str, *args):
+    """As raw(), through a statement of its own, so that PostgreSQL plans it for these arguments.
+    raw() reuses a prepared statement, and after five runs PostgreSQL may keep one generic plan
+    for it, made without knowing, say, that an array holds 50,000 ids, or from the statistics of
+    a table that the same transaction has since filled."""
+    tx = DB.current_transaction.get()
+    if tx is None:
+        raise RuntimeError("raw_planned() outside a transaction")
+    statement = await tx.connection.prepare(sql)
+    return await statement.fetch(*args)
+
+
 async def raw_one(sql: str, *args):
     rows = await raw(sql, *args)
     return rows[0] if rows else None

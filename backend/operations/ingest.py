@@ -4,6 +4,7 @@ is taken whole or not at all and sending it again changes nothing. The months to
 for the KPI workers."""
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -164,9 +165,10 @@ async def ingest_orders(*, actor: Actor, view: RelationshipView, orders: list[di
         " ON CONFLICT (relationship, external_id) DO UPDATE SET ordered_at = EXCLUDED.ordered_at,"
         " updated_at = EXCLUDED.updated_at WHERE purchase_order.ordered_at IS DISTINCT FROM EXCLUDED.ordered_at",
         rel, [o[0] for o in order_rows], [o[1] for o in order_rows], now)
-    previous = await db.raw("SELECT promised_date FROM order_line WHERE relationship = $1 AND external_id = ANY($2)",
+    previous = await db.raw_planned("SELECT promised_date FROM order_line WHERE relationship = $1"
+                                    " AND external_id = ANY($2)",
                             rel, [line[1] for line in line_rows])
-    await db.raw(
+    await db.raw_planned(
         "INSERT INTO order_line (id, relationship, purchase_order, external_id, item_code, qty_ordered, unit_price,"
         " promised_date, location, updated_at)"
         " SELECT gen_random_uuid(), $1, o.id, t.e, t.i, t.q, t.p, t.d, t.l, $9"
@@ -181,44 +183,114 @@ async def ingest_orders(*, actor: Actor, view: RelationshipView, orders: list[di
     return await _finish(actor, view, "orders", len(line_rows), months)
 
 
+DELIVERY_CHUNK = 50_000  # rows per INSERT: one is written while the next is being read
+
+
 async def ingest_deliveries(*, actor: Actor, view: RelationshipView, deliveries: list[dict[str, Any]]) -> dict:
+    """Deliveries of known order lines. The rows are read and written in chunks, each chunk's
+    INSERT running in PostgreSQL while the next chunk is read here (the server and this process
+    use different cores); the first error stops the writing, the rest is still read so that the
+    report names every bad row, and everything written is rolled back (a savepoint), so the
+    delivery rows are still taken whole or not at all."""
     _may_ingest(actor, view)
     _check_size(deliveries)
-    tz, errors, rows = view.relationship.time_zone, [], []
-    for number, item in enumerate(deliveries, start=1):
-        r = Reader(item if isinstance(item, dict) else {}, number, errors, tz)
-        delivered, rejected = r.number("qty_delivered"), r.number("qty_rejected", required=False) or Decimal(0)
-        if delivered is not None and rejected > delivered:
-            r.fail("qty_rejected", _("Cannot exceed the quantity delivered."))
-        rows.append((r.text("external_id"), r.text("line_external_id"), r.moment("delivered_at"), delivered, rejected))
-    _unique([row[0] for row in rows], "external_id", errors)
-    rel = view.relationship.id
-    lines = {row["external_id"]: (row["id"], row["promised_date"]) for row in await db.raw(
+    tz, rel, errors = view.relationship.time_zone, view.relationship.id, []
+    # one ingest of a relationship's deliveries at a time (until the transaction ends), so that a
+    # chunk's rows not stored yet are still not stored when they are inserted
+    await db.raw("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"deliveries:{rel}")
+    # the ids are unique within the batch, so a chunk can only meet deliveries stored before it
+    # began: when there were none (a first load), no chunk needs to look
+    stored_before = (await db.raw_one("SELECT EXISTS (SELECT FROM delivery WHERE relationship = $1) AS any",
+                                      rel))["any"]
+    wanted = {str(value).strip() for item in deliveries if isinstance(item, dict)
+              and (value := item.get("line_external_id")) is not None}
+    lines = {row["external_id"]: (row["id"], row["promised_date"]) for row in await db.raw_planned(
         "SELECT id, external_id, promised_date FROM order_line WHERE relationship = $1 AND external_id = ANY($2)",
-        rel, list({row[1] for row in rows if row[1]}))}
-    for number, row in enumerate(rows, start=1):
-        if row[1] and row[1] not in lines and len(errors) < MAX_ERRORS:
-            errors.append({"row": number, "field": "line_external_id",
-                           "message": _("No order line with this external id; send the order first.")})
-    if errors:
-        raise RowErrors(sorted(errors, key=lambda e: e["row"]))
-    previous = await db.raw(
-        "SELECT l.promised_date FROM delivery d JOIN order_line l ON l.id = d.order_line"
-        " WHERE d.relationship = $1 AND d.external_id = ANY($2)", rel, [row[0] for row in rows])
+        rel, list(wanted))}
+    seen: dict[str, int] = {}
+    promised: set[date] = set()
     now = datetime.now(timezone.utc)
-    if rows:
-        await db.raw(
-            "INSERT INTO delivery (id, relationship, order_line, external_id, delivered_at, qty_delivered,"
-            " qty_rejected, updated_at)"
-            " SELECT gen_random_uuid(), $1, t.l, t.e, t.d, t.q, t.r, $7"
+    writing: asyncio.Future | None = None
+    await db.raw("SAVEPOINT pacto_ingest")
+    try:
+        for first in range(0, len(deliveries), DELIVERY_CHUNK):
+            chunk = []
+            for number, item in enumerate(deliveries[first:first + DELIVERY_CHUNK], start=first + 1):
+                r = Reader(item if isinstance(item, dict) else {}, number, errors, tz)
+                external, line_external = r.text("external_id"), r.text("line_external_id")
+                delivered_at = r.moment("delivered_at")
+                delivered, rejected = r.number("qty_delivered"), r.number("qty_rejected", required=False) or Decimal(0)
+                if delivered is not None and rejected > delivered:
+                    r.fail("qty_rejected", _("Cannot exceed the quantity delivered."))
+                if external:
+                    if external in seen:
+                        r.fail("external_id", _("The same external id is already in row %(n)s.", n=seen[external]))
+                    else:
+                        seen[external] = number
+                line = lines.get(line_external)
+                if line is None:
+                    if line_external:
+                        r.fail("line_external_id", _("No order line with this external id; send the order first."))
+                    continue
+                promised.add(line[1])
+                chunk.append((external, line[0], delivered_at, delivered, rejected))
+            if errors:
+                continue  # nothing more is written; the rest is read for the report
+            if writing is not None:
+                promised.update(await writing)
+            writing = asyncio.ensure_future(_write_deliveries(rel, chunk, now, stored_before))
+            await asyncio.sleep(0)  # the INSERT leaves now, before the next chunk is read
+        if writing is not None:
+            written, writing = writing, None
+            promised.update(await written)
+        if errors:
+            raise RowErrors(errors)
+    except BaseException:
+        if writing is not None:  # the connection takes one statement at a time: let it finish
+            await asyncio.gather(writing, return_exceptions=True)
+        await db.raw("ROLLBACK TO SAVEPOINT pacto_ingest")
+        raise
+    await db.raw("RELEASE SAVEPOINT pacto_ingest")
+    return await _finish(actor, view, "deliveries", len(deliveries), _months(promised))
+
+
+async def _write_deliveries(rel: UUID, rows: list[tuple], now: datetime, stored_before: bool = True) -> set[date]:
+    """Write one chunk: the deliveries not stored yet by a plain INSERT (an upsert's speculative
+    insertion costs a sixth more), the ones stored before by an UPDATE where something changed.
+    Returns the promised dates of the lines those were on before (a delivery sent again may have
+    moved to another line, whose month changes too). Safe because ingestion of a relationship's
+    deliveries is serialized (ingest_deliveries holds a lock) and the unique index stands behind it."""
+    if not rows:
+        return set()
+    if not stored_before:
+        await _insert_deliveries(rel, rows, now)
+        return set()
+    stored = await db.raw_planned(
+        "SELECT d.external_id, l.promised_date FROM delivery d JOIN order_line l ON l.id = d.order_line"
+        " WHERE d.relationship = $1 AND d.external_id = ANY($2)", rel, [r[0] for r in rows])
+    known = {r["external_id"] for r in stored}
+    fresh = [r for r in rows if r[0] not in known] if known else rows
+    if known:
+        again = [r for r in rows if r[0] in known]
+        await db.raw_planned(
+            "UPDATE delivery d SET order_line = t.l, delivered_at = t.d, qty_delivered = t.q, qty_rejected = t.r,"
+            " updated_at = $7"
             " FROM unnest($2::text[], $3::uuid[], $4::timestamptz[], $5::numeric[], $6::numeric[]) AS t(e, l, d, q, r)"
-            " ON CONFLICT (relationship, external_id) DO UPDATE SET order_line = EXCLUDED.order_line,"
-            " delivered_at = EXCLUDED.delivered_at, qty_delivered = EXCLUDED.qty_delivered,"
-            " qty_rejected = EXCLUDED.qty_rejected, updated_at = EXCLUDED.updated_at",
-            rel, [r[0] for r in rows], [lines[r[1]][0] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
-            [r[4] for r in rows], now)
-    months = _months([lines[r[1]][1] for r in rows] + [p["promised_date"] for p in previous])
-    return await _finish(actor, view, "deliveries", len(rows), months)
+            " WHERE d.relationship = $1 AND d.external_id = t.e"
+            " AND (d.order_line, d.delivered_at, d.qty_delivered, d.qty_rejected) IS DISTINCT FROM (t.l, t.d, t.q, t.r)",
+            rel, *[list(column) for column in zip(*again)], now)
+    if fresh:
+        await _insert_deliveries(rel, fresh, now)
+    return {r["promised_date"] for r in stored}
+
+
+async def _insert_deliveries(rel: UUID, rows: list[tuple], now: datetime) -> None:
+    await db.raw(
+        "INSERT INTO delivery (id, relationship, order_line, external_id, delivered_at, qty_delivered,"
+        " qty_rejected, updated_at)"
+        " SELECT gen_random_uuid(), $1, t.l, t.e, t.d, t.q, t.r, $7"
+        " FROM unnest($2::text[], $3::uuid[], $4::timestamptz[], $5::numeric[], $6::numeric[])"
+        " AS t(e, l, d, q, r)", rel, *[list(column) for column in zip(*rows)], now)
 
 
 async def ingest_invoices(*, actor: Actor, view: RelationshipView, invoices: list[dict[str, Any]]) -> dict:
@@ -233,7 +305,8 @@ async def ingest_invoices(*, actor: Actor, view: RelationshipView, invoices: lis
     if errors:
         raise RowErrors(errors)
     rel = view.relationship.id
-    previous = await db.raw("SELECT issued_on, due_date FROM invoice WHERE relationship = $1 AND external_id = ANY($2)",
+    previous = await db.raw_planned("SELECT issued_on, due_date FROM invoice WHERE relationship = $1"
+                                    " AND external_id = ANY($2)",
                             rel, [row[0] for row in rows])
     if rows:
         await db.raw(

@@ -177,6 +177,65 @@ async def test_a_bad_batch_is_rejected_whole_naming_rows_and_fields(app, demo, o
                                  json={"forecasts": []})).status_code == 403
 
 
+async def test_deliveries_written_in_chunks_are_still_taken_whole(app, demo, owner, browser, monkeypatch):
+    """Deliveries are written a chunk at a time while the next chunk is read: an error in a later
+    chunk still leaves nothing saved, and a delivery sent again onto another line marks the month
+    of the line it left as well as the new one's, whichever chunk it is in."""
+    from backend.operations import ingest
+
+    monkeypatch.setattr(ingest, "DELIVERY_CHUNK", 2)
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    ana = await browser(ANA)
+    december = {"orders": [{"external_id": "PO-3", "ordered_at": "2026-11-03T08:00:00Z", "lines": [
+        {"external_id": "PO-3/1", "item_code": "CUP", "qty_ordered": "5", "promised_date": "2026-12-05"}]}]}
+    for body in (ORDERS, december):
+        assert (await ana.request("POST", f"/api/v1/relationships/{rel}/orders", json=body)).status_code == 200
+    rows = DELIVERIES["deliveries"]
+    # rows 1-4 are two good chunks, written before row 5 is read; row 5 repeats row 2's id
+    bad = await ana.request("POST", f"/api/v1/relationships/{rel}/deliveries",
+                            json={"deliveries": rows[:4] + [rows[4] | {"external_id": "DN-2"}]})
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["errors"] == [{"row": 5, "field": "external_id",
+                                     "message": "The same external id is already in row 2."}]
+    assert await owner.fetchval("SELECT count(*) FROM delivery") == 0
+    moved = {"external_id": "DN-9", "line_external_id": "PO-3/1", "delivered_at": "2026-12-04T10:00:00Z",
+             "qty_delivered": "5"}
+    first = await ana.request("POST", f"/api/v1/relationships/{rel}/deliveries", json={"deliveries": [moved]})
+    assert first.json() == {"rows": 1, "months": ["2026-12"]}
+    again = await ana.request("POST", f"/api/v1/relationships/{rel}/deliveries", json={"deliveries": rows[:3] + [
+        moved | {"line_external_id": "PO-1/3"}] + rows[3:]})
+    assert again.status_code == 200, again.text
+    assert again.json() == {"rows": 6, "months": ["2026-11", "2026-12"]}  # DN-9 left December's line
+    stored = await owner.fetch("SELECT d.external_id, l.external_id AS line FROM delivery d"
+                               " JOIN order_line l ON l.id = d.order_line ORDER BY d.external_id")
+    assert [(r["external_id"], r["line"]) for r in stored] == [
+        ("DN-1", "PO-1/1"), ("DN-2", "PO-1/1"), ("DN-3", "PO-1/2"), ("DN-4", "PO-1/3"), ("DN-5", "PO-2/1"),
+        ("DN-9", "PO-1/3")]
+    # the same batch again changes nothing, not even the rows' update time; one changed row changes
+    before = {r["external_id"]: r["updated_at"] for r in await owner.fetch("SELECT external_id, updated_at FROM delivery")}
+    batch = rows[:3] + [moved | {"line_external_id": "PO-1/3"}] + rows[3:]
+    assert (await ana.request("POST", f"/api/v1/relationships/{rel}/deliveries",
+                              json={"deliveries": batch})).json() == {"rows": 6, "months": ["2026-11"]}
+    batch[2] = batch[2] | {"qty_delivered": "11"}
+    assert (await ana.request("POST", f"/api/v1/relationships/{rel}/deliveries",
+                              json={"deliveries": batch})).status_code == 200
+    after = await owner.fetch("SELECT external_id, updated_at, qty_delivered FROM delivery ORDER BY external_id")
+    assert [r["external_id"] for r in after if r["updated_at"] != before[r["external_id"]]] == ["DN-3"]
+    assert [r["qty_delivered"] for r in after] == [6, 4, 11, 10, 100, 5]
+
+
+async def test_the_same_deliveries_sent_twice_at_once_are_stored_once(app, demo, owner, browser):
+    """Two ingests of one relationship's deliveries take turns: the second finds the first's rows
+    and updates them instead of failing on the unique external id."""
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    ana, bram = await browser(ANA), await browser(BRAM)
+    assert (await ana.request("POST", f"/api/v1/relationships/{rel}/orders", json=ORDERS)).status_code == 200
+    answers = await asyncio.gather(*(who.request("POST", f"/api/v1/relationships/{rel}/deliveries", json=DELIVERIES)
+                                     for who in (ana, bram)))
+    assert [answer.status_code for answer in answers] == [200, 200], [answer.text for answer in answers]
+    assert await owner.fetchval("SELECT count(*) FROM delivery WHERE relationship = $1", rel) == 5
+
+
 async def test_a_delivery_cannot_name_another_relationships_line(app, demo, owner, browser):
     """The database itself refuses a delivery whose relationship is not its order line's."""
     rel = demo["relationships"]["Yoghurt cups and lids"]
