@@ -204,7 +204,7 @@ async def run(job_id: UUID) -> str:
                 result = await ingest.ingest_orders(actor=actor, view=view, orders=payload)
                 lines = order_lines
             elif job.kind == "deliveries":
-                result = await ingest.ingest_deliveries(actor=actor, view=view, deliveries=rows)
+                result = await ingest.ingest_deliveries(actor=actor, view=view, deliveries=rows, wait=None)
             elif job.kind == "invoices":
                 result = await ingest.ingest_invoices(actor=actor, view=view, invoices=rows)
             else:

@@ -11,6 +11,9 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import asyncpg
+from litestar.exceptions import HTTPException
+
 from backend import db
 from backend.audit.actions import record
 from backend.operations.kpis import mark_for_recompute
@@ -45,7 +48,11 @@ class Reader:
             self.fail(name, _("Use at most %(n)s characters.", n=limit))
         return value
 
-    def number(self, name: str, required: bool = True, minimum: Decimal = Decimal(0)) -> Decimal | None:
+    def number(self, name: str, required: bool = True, minimum: Decimal = Decimal(0),
+               below: Decimal = Decimal(10) ** 13) -> Decimal | None:
+        """A decimal number from `minimum` up to (not including) `below`: the columns hold 16 digits,
+        3 of them decimals (amounts 2, unit prices 6), so a larger figure is this row's error, not
+        the database's."""
         value = self.raw(name)
         if not value:
             if required:
@@ -60,6 +67,8 @@ class Reader:
             return None
         if number < minimum:
             self.fail(name, _("Use a value of at least %(n)s.", n=minimum))
+        elif number >= below:
+            self.fail(name, _("Use a value below %(n)s.", n=below))
         return number
 
     def day(self, name: str, required: bool = True) -> date | None:
@@ -151,7 +160,7 @@ async def ingest_orders(*, actor: Actor, view: RelationshipView, orders: list[di
                 number += 1
             r = Reader(line if isinstance(line, dict) else {}, number, errors, tz)
             line_rows.append((external, r.text("external_id"), r.text("item_code"), r.number("qty_ordered"),
-                              r.number("unit_price", required=False), r.day("promised_date"),
+                              r.number("unit_price", required=False, below=Decimal(10) ** 10), r.day("promised_date"),
                               r.text("location", required=False, limit=200)))
     _check_size(line_rows)
     _unique([o[0] for o in order_rows], "external_id", errors)
@@ -184,20 +193,23 @@ async def ingest_orders(*, actor: Actor, view: RelationshipView, orders: list[di
 
 
 DELIVERY_CHUNK = 50_000  # rows per INSERT: one is written while the next is being read
+YIELD_EVERY = 2_000  # rows read between two turns of the event loop
+API_WAIT = "60s"  # how long an API request waits for another ingest of the same relationship
 
 
-async def ingest_deliveries(*, actor: Actor, view: RelationshipView, deliveries: list[dict[str, Any]]) -> dict:
+async def ingest_deliveries(*, actor: Actor, view: RelationshipView, deliveries: list[dict[str, Any]],
+                            wait: str | None = "api") -> dict:
     """Deliveries of known order lines. The rows are read and written in chunks, each chunk's
     INSERT running in PostgreSQL while the next chunk is read here (the server and this process
     use different cores); the first error stops the writing, the rest is still read so that the
     report names every bad row, and everything written is rolled back (a savepoint), so the
-    delivery rows are still taken whole or not at all."""
+    delivery rows are still taken whole or not at all. One ingest of a relationship's deliveries
+    at a time: a second one waits up to `wait` (a PostgreSQL interval; "api": API_WAIT; None: as
+    long as it takes), then gets a 409."""
     _may_ingest(actor, view)
     _check_size(deliveries)
     tz, rel, errors = view.relationship.time_zone, view.relationship.id, []
-    # one ingest of a relationship's deliveries at a time (until the transaction ends), so that a
-    # chunk's rows not stored yet are still not stored when they are inserted
-    await db.raw("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"deliveries:{rel}")
+    await _take_turn(f"deliveries:{rel}", wait)
     # the ids are unique within the batch, so a chunk can only meet deliveries stored before it
     # began: when there were none (a first load), no chunk needs to look
     stored_before = (await db.raw_one("SELECT EXISTS (SELECT FROM delivery WHERE relationship = $1) AS any",
@@ -216,12 +228,14 @@ async def ingest_deliveries(*, actor: Actor, view: RelationshipView, deliveries:
         for first in range(0, len(deliveries), DELIVERY_CHUNK):
             chunk = []
             for number, item in enumerate(deliveries[first:first + DELIVERY_CHUNK], start=first + 1):
+                if number % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # the pending INSERT's bytes go out, its answer comes in
                 r = Reader(item if isinstance(item, dict) else {}, number, errors, tz)
-                external, line_external = r.text("external_id"), r.text("line_external_id")
-                delivered_at = r.moment("delivered_at")
                 delivered, rejected = r.number("qty_delivered"), r.number("qty_rejected", required=False) or Decimal(0)
                 if delivered is not None and rejected > delivered:
                     r.fail("qty_rejected", _("Cannot exceed the quantity delivered."))
+                external, line_external = r.text("external_id"), r.text("line_external_id")
+                delivered_at = r.moment("delivered_at")
                 if external:
                     if external in seen:
                         r.fail("external_id", _("The same external id is already in row %(n)s.", n=seen[external]))
@@ -242,7 +256,10 @@ async def ingest_deliveries(*, actor: Actor, view: RelationshipView, deliveries:
             await asyncio.sleep(0)  # the INSERT leaves now, before the next chunk is read
         if writing is not None:
             written, writing = writing, None
-            promised.update(await written)
+            if errors:  # nothing is kept: the rows' errors are the answer, not a failed write's
+                await asyncio.gather(written, return_exceptions=True)
+            else:
+                promised.update(await written)
         if errors:
             raise RowErrors(errors)
     except BaseException:
@@ -252,6 +269,22 @@ async def ingest_deliveries(*, actor: Actor, view: RelationshipView, deliveries:
         raise
     await db.raw("RELEASE SAVEPOINT pacto_ingest")
     return await _finish(actor, view, "deliveries", len(deliveries), _months(promised))
+
+
+async def _take_turn(key: str, wait: str | None) -> None:
+    """Hold `key`'s lock until the transaction ends (so that a chunk's rows not stored yet are
+    still not stored when they are inserted), waiting at most `wait` for another ingest's turn."""
+    if wait is None:
+        await db.raw("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
+        return
+    before = (await db.raw_one("SELECT current_setting('lock_timeout') AS before,"
+                               " set_config('lock_timeout', $1, true)", API_WAIT if wait == "api" else wait))["before"]
+    try:
+        await db.raw("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
+    except asyncpg.LockNotAvailableError:
+        raise HTTPException(status_code=409, detail=_(
+            "Another load of deliveries into this relationship is still running; send again in a minute.")) from None
+    await db.raw("SELECT set_config('lock_timeout', $1, true)", before)
 
 
 async def _write_deliveries(rel: UUID, rows: list[tuple], now: datetime, stored_before: bool = True) -> set[date]:
@@ -277,7 +310,8 @@ async def _write_deliveries(rel: UUID, rows: list[tuple], now: datetime, stored_
             " updated_at = $7"
             " FROM unnest($2::text[], $3::uuid[], $4::timestamptz[], $5::numeric[], $6::numeric[]) AS t(e, l, d, q, r)"
             " WHERE d.relationship = $1 AND d.external_id = t.e"
-            " AND (d.order_line, d.delivered_at, d.qty_delivered, d.qty_rejected) IS DISTINCT FROM (t.l, t.d, t.q, t.r)",
+            " AND (d.order_line, d.delivered_at, d.qty_delivered, d.qty_rejected)"
+            " IS DISTINCT FROM (t.l, t.d, t.q::numeric(16, 3), t.r::numeric(16, 3))",  # as stored: rounded
             rel, *[list(column) for column in zip(*again)], now)
     if fresh:
         await _insert_deliveries(rel, fresh, now)
@@ -299,7 +333,7 @@ async def ingest_invoices(*, actor: Actor, view: RelationshipView, invoices: lis
     tz, errors, rows = view.relationship.time_zone, [], []
     for number, item in enumerate(invoices, start=1):
         r = Reader(item if isinstance(item, dict) else {}, number, errors, tz)
-        rows.append((r.text("external_id"), r.number("amount"), r.day("issued_on"), r.day("due_date"),
+        rows.append((r.text("external_id"), r.number("amount", below=Decimal(10) ** 14), r.day("issued_on"), r.day("due_date"),
                      r.day("paid_on", required=False), r.flag("disputed")))
     _unique([row[0] for row in rows], "external_id", errors)
     if errors:

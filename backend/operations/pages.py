@@ -66,7 +66,8 @@ def shown(value: Decimal | None, metric: str) -> str:
     if value is None:
         return _("no data")
     if metric == "average_lead_time_days":
-        return f"{i18n.format_number(_half_up(value, 2))} {_('days')}"
+        days = _("days")  # outside the f-string, where the message extractor finds it
+        return f"{i18n.format_number(_half_up(value, 2))} {days}"
     if metric == "rejection_ppm":
         return f"{i18n.format_number(int(_half_up(value, 0)))} PPM"
     if metric == "deviation_response_hours":

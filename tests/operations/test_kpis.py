@@ -214,6 +214,7 @@ async def test_deliveries_written_in_chunks_are_still_taken_whole(app, demo, own
     # the same batch again changes nothing, not even the rows' update time; one changed row changes
     before = {r["external_id"]: r["updated_at"] for r in await owner.fetch("SELECT external_id, updated_at FROM delivery")}
     batch = rows[:3] + [moved | {"line_external_id": "PO-1/3"}] + rows[3:]
+    batch[0] = batch[0] | {"qty_delivered": "6.0004"}  # stored as 6.000, as before: not a change
     assert (await ana.request("POST", f"/api/v1/relationships/{rel}/deliveries",
                               json={"deliveries": batch})).json() == {"rows": 6, "months": ["2026-11"]}
     batch[2] = batch[2] | {"qty_delivered": "11"}
@@ -234,6 +235,47 @@ async def test_the_same_deliveries_sent_twice_at_once_are_stored_once(app, demo,
                                      for who in (ana, bram)))
     assert [answer.status_code for answer in answers] == [200, 200], [answer.text for answer in answers]
     assert await owner.fetchval("SELECT count(*) FROM delivery WHERE relationship = $1", rel) == 5
+
+
+async def test_a_second_load_waits_its_turn_then_gives_up_clearly(app, demo, owner, browser, monkeypatch, database):
+    """While another load of the relationship's deliveries holds its turn, an API load waits
+    (here 0.2 s), then answers 409 saying so and keeps nothing; once the turn is free it lands."""
+    from backend.operations import ingest
+
+    monkeypatch.setattr(ingest, "API_WAIT", "200ms")
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    ana = await browser(ANA)
+    assert (await ana.request("POST", f"/api/v1/relationships/{rel}/orders", json=ORDERS)).status_code == 200
+    other = await asyncpg.connect(database.admin_url)
+    try:
+        await other.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", f"deliveries:{rel}")
+        busy = await ana.request("POST", f"/api/v1/relationships/{rel}/deliveries", json=DELIVERIES)
+        assert busy.status_code == 409, busy.text
+        assert busy.json()["detail"] == ("Another load of deliveries into this relationship is still running;"
+                                         " send again in a minute.")
+        assert await owner.fetchval("SELECT count(*) FROM delivery") == 0
+    finally:
+        await other.close()
+    assert (await ana.request("POST", f"/api/v1/relationships/{rel}/deliveries", json=DELIVERIES)).status_code == 200
+    assert await owner.fetchval("SELECT count(*) FROM delivery") == 5
+
+
+async def test_a_figure_too_large_for_its_column_is_the_rows_error(app, demo, owner, browser):
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    ana = await browser(ANA)
+    assert (await ana.request("POST", f"/api/v1/relationships/{rel}/orders", json=ORDERS)).status_code == 200
+    rows = [dict(row) for row in DELIVERIES["deliveries"]]
+    rows[1]["qty_delivered"] = "10000000000000"
+    answer = await ana.request("POST", f"/api/v1/relationships/{rel}/deliveries", json={"deliveries": rows})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"] == [{"row": 2, "field": "qty_delivered",
+                                        "message": "Use a value below 10000000000000."}]
+    big = {"invoices": [{"external_id": "INV-9", "amount": "100000000000000", "issued_on": "2026-11-05",
+                         "due_date": "2026-11-20"}]}
+    answer = await ana.request("POST", f"/api/v1/relationships/{rel}/invoices", json=big)
+    assert [(e["row"], e["field"]) for e in answer.json()["errors"]] == [(1, "amount")]
+    assert await owner.fetchval("SELECT count(*) FROM delivery") + await owner.fetchval(
+        "SELECT count(*) FROM invoice") == 0
 
 
 async def test_a_delivery_cannot_name_another_relationships_line(app, demo, owner, browser):
