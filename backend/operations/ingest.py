@@ -131,12 +131,15 @@ def _check_size(rows: list) -> None:
                                                                          n=MAX_ROWS)}])
 
 
+def _repeated(first_row: int) -> str:
+    return _("The same external id is already in row %(n)s.", n=first_row)
+
+
 def _unique(values: list[str], name: str, errors: list[dict], offset: int = 1) -> None:
     seen: dict[str, int] = {}
     for index, value in enumerate(values):
         if value and value in seen and len(errors) < MAX_ERRORS:
-            errors.append({"row": index + offset, "field": name,
-                           "message": _("The same external id is already in row %(n)s.", n=seen[value] + offset)})
+            errors.append({"row": index + offset, "field": name, "message": _repeated(seen[value] + offset)})
         seen.setdefault(value, index)
 
 
@@ -175,8 +178,7 @@ async def ingest_orders(*, actor: Actor, view: RelationshipView, orders: list[di
         " updated_at = EXCLUDED.updated_at WHERE purchase_order.ordered_at IS DISTINCT FROM EXCLUDED.ordered_at",
         rel, [o[0] for o in order_rows], [o[1] for o in order_rows], now)
     previous = await db.raw_planned("SELECT promised_date FROM order_line WHERE relationship = $1"
-                                    " AND external_id = ANY($2)",
-                            rel, [line[1] for line in line_rows])
+                                    " AND external_id = ANY($2)", rel, [line[1] for line in line_rows])
     await db.raw_planned(
         "INSERT INTO order_line (id, relationship, purchase_order, external_id, item_code, qty_ordered, unit_price,"
         " promised_date, location, updated_at)"
@@ -238,7 +240,7 @@ async def ingest_deliveries(*, actor: Actor, view: RelationshipView, deliveries:
                 delivered_at = r.moment("delivered_at")
                 if external:
                     if external in seen:
-                        r.fail("external_id", _("The same external id is already in row %(n)s.", n=seen[external]))
+                        r.fail("external_id", _repeated(seen[external]))
                     else:
                         seen[external] = number
                 line = lines.get(line_external)
@@ -287,7 +289,7 @@ async def _take_turn(key: str, wait: str | None) -> None:
     await db.raw("SELECT set_config('lock_timeout', $1, true)", before)
 
 
-async def _write_deliveries(rel: UUID, rows: list[tuple], now: datetime, stored_before: bool = True) -> set[date]:
+async def _write_deliveries(rel: UUID, rows: list[tuple], now: datetime, stored_before: bool) -> set[date]:
     """Write one chunk: the deliveries not stored yet by a plain INSERT (an upsert's speculative
     insertion costs a sixth more), the ones stored before by an UPDATE where something changed.
     Returns the promised dates of the lines those were on before (a delivery sent again may have

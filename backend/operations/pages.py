@@ -3,9 +3,9 @@ status against its target, a twelve-period trend, the composite score, and "expl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
