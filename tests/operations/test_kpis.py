@@ -3,6 +3,7 @@ rejected quantity, a line never delivered, an empty period; ingestion is idempot
 worker recomputes what an ingest touched."""
 import asyncio
 import csv
+import gc
 import io
 from decimal import Decimal
 
@@ -291,6 +292,66 @@ async def test_a_delivery_cannot_name_another_relationships_line(app, demo, owne
         await owner.execute(insert, other, line)
     await owner.execute(insert, rel, line)
     assert await owner.fetchval("SELECT relationship FROM delivery WHERE external_id = 'DN-X'") == rel
+
+
+async def test_a_line_keeps_its_deliveries_as_a_foreign_key_would(app, demo, owner, browser, database):
+    """The statement-level check of a delivery's line does what the foreign key did: it locks the
+    lines a load names until the load ends, deleting a line deletes its deliveries, a line whose key
+    changes takes them along, and a TRUNCATE cannot leave them without their lines."""
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    ana = await browser(ANA)
+    assert (await ana.request("POST", f"/api/v1/relationships/{rel}/orders", json=ORDERS)).status_code == 200
+    assert (await ana.request("POST", f"/api/v1/relationships/{rel}/deliveries", json=DELIVERIES)).status_code == 200
+    # ids in time order, made by the table
+    assert await owner.fetchval("SELECT bool_and(uuid_extract_version(id) = 7) FROM delivery")
+    line = await owner.fetchval("SELECT id FROM order_line WHERE relationship = $1 AND external_id = 'PO-1/3'", rel)
+
+    # an unfinished load holds its lines: a delete of one waits for it
+    loading, deleting = await asyncpg.connect(database.admin_url), await asyncpg.connect(database.admin_url)
+    try:
+        async with loading.transaction():
+            await loading.execute("INSERT INTO delivery (relationship, order_line, external_id, delivered_at,"
+                                  " qty_delivered, updated_at) VALUES ($1, $2, 'DN-9', now(), 1, now())", rel, line)
+            await deleting.execute("SET lock_timeout = '200ms'")
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                await deleting.execute("DELETE FROM order_line WHERE id = $1", line)
+        assert await owner.fetchval("SELECT count(*) FROM delivery WHERE order_line = $1", line) == 2
+        await deleting.execute("DELETE FROM order_line WHERE id = $1", line)
+    finally:
+        await loading.close()
+        await deleting.close()
+    assert await owner.fetchval("SELECT count(*) FROM delivery WHERE order_line = $1", line) == 0
+    assert await owner.fetchval("SELECT count(*) FROM delivery") == 4
+
+    moved = await owner.fetchval("SELECT id FROM order_line WHERE relationship = $1 AND external_id = 'PO-1/1'", rel)
+    new_id = await owner.fetchval("UPDATE order_line SET id = gen_random_uuid() WHERE id = $1 RETURNING id", moved)
+    assert sorted(await owner.fetch("SELECT external_id FROM delivery WHERE order_line = $1", new_id)) == [
+        ("DN-1",), ("DN-2",)]
+
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        await owner.execute("UPDATE delivery SET order_line = $1 WHERE external_id = 'DN-1'", moved)
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="delivery_line_of_relationship"):
+        await owner.execute("TRUNCATE order_line CASCADE")
+    assert await owner.fetchval("SELECT count(*) FROM order_line WHERE relationship = $1", rel) == 4
+
+
+def test_a_bulk_load_pauses_the_cyclic_collector_and_gives_it_back():
+    from backend.operations.ingest import _collector_paused
+
+    assert gc.isenabled()
+    with _collector_paused():
+        assert not gc.isenabled()
+        with _collector_paused():  # a second load at the same time
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the first is still reading
+    assert gc.isenabled()
+    gc.disable()  # someone else's pause is left as it was
+    try:
+        with _collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 async def test_a_line_left_out_by_an_agreed_outcome_leaves_both_terms(app, demo, owner, browser, worker):
