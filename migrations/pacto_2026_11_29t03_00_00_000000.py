@@ -10,7 +10,11 @@
   `delivery_line_of_relationship`) when a line is missing. On the other side, deleting an order
   line deletes its deliveries and a line whose key changes takes its deliveries along, as ON
   DELETE CASCADE and ON UPDATE CASCADE did; a TRUNCATE that leaves deliveries without their order
-  lines is refused.
+  lines is refused (`TRUNCATE order_line CASCADE` no longer empties delivery: name both tables).
+  Those three run at READ COMMITTED only: a transaction of a higher isolation level reads an older
+  snapshot, would miss a delivery committed since, and leave it without its line (the key checks
+  against the latest rows instead); it gets a serialization failure and tries again. The
+  application never deletes order lines or changes their keys.
 - The checks are planned for each statement (EXECUTE): a plan kept from a statement of a million
   rows would scan every line for a statement of one.
 """
@@ -64,6 +68,14 @@ CREATE FUNCTION pacto_order_lines_deleted() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS
 $f$
 BEGIN
+  IF NOT EXISTS (SELECT FROM pacto_old) THEN
+    RETURN NULL;
+  END IF;
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE serialization_failure USING
+      MESSAGE = 'order lines are deleted, re-keyed or truncated at READ COMMITTED only',
+      DETAIL = 'A snapshot older than the statement could miss deliveries of these lines (constraint "delivery_line_of_relationship").';
+  END IF;
   EXECUTE 'DELETE FROM delivery d USING pacto_old o WHERE d.relationship = o.relationship AND d.order_line = o.id';
   RETURN NULL;
 END
@@ -75,6 +87,11 @@ CREATE FUNCTION pacto_order_line_key_changed() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS
 $f$
 BEGIN
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE serialization_failure USING
+      MESSAGE = 'order lines are deleted, re-keyed or truncated at READ COMMITTED only',
+      DETAIL = 'A snapshot older than the statement could miss deliveries of these lines (constraint "delivery_line_of_relationship").';
+  END IF;
   UPDATE delivery SET relationship = NEW.relationship, order_line = NEW.id
   WHERE relationship = OLD.relationship AND order_line = OLD.id;
   RETURN NULL;
@@ -89,6 +106,11 @@ CREATE FUNCTION pacto_order_lines_truncated() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS
 $f$
 BEGIN
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE serialization_failure USING
+      MESSAGE = 'order lines are deleted, re-keyed or truncated at READ COMMITTED only',
+      DETAIL = 'A snapshot older than the statement could miss deliveries of these lines (constraint "delivery_line_of_relationship").';
+  END IF;
   IF EXISTS (SELECT FROM delivery) THEN
     RAISE foreign_key_violation USING
       MESSAGE = 'cannot truncate order_line while deliveries refer to it (constraint "delivery_line_of_relationship")',

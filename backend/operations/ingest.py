@@ -8,7 +8,7 @@ import asyncio
 import gc
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -51,10 +51,11 @@ class Reader:
         return value
 
     def number(self, name: str, required: bool = True, minimum: Decimal = Decimal(0),
-               below: Decimal = Decimal(10) ** 13) -> Decimal | None:
-        """A decimal number from `minimum` up to (not including) `below`: the columns hold 16 digits,
-        3 of them decimals (amounts 2, unit prices 6), so a larger figure is this row's error, not
-        the database's."""
+               below: Decimal = Decimal(10) ** 13, places: int = 3) -> Decimal | None:
+        """A decimal number from `minimum` up to (not including) `below`, rounded half-up to `places`
+        decimals as its column stores it: the columns hold 16 digits, 3 of them decimals (amounts
+        2, unit prices 6), so a figure too large once rounded is this row's error, not the
+        database's."""
         value = self.raw(name)
         if not value:
             if required:
@@ -69,7 +70,10 @@ class Reader:
             return None
         if number < minimum:
             self.fail(name, _("Use a value of at least %(n)s.", n=minimum))
-        elif number >= below:
+            return number
+        if number < below:
+            number = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        if number >= below:
             self.fail(name, _("Use a value below %(n)s.", n=below))
         return number
 
@@ -165,8 +169,8 @@ async def ingest_orders(*, actor: Actor, view: RelationshipView, orders: list[di
                 number += 1
             r = Reader(line if isinstance(line, dict) else {}, number, errors, tz)
             line_rows.append((external, r.text("external_id"), r.text("item_code"), r.number("qty_ordered"),
-                              r.number("unit_price", required=False, below=Decimal(10) ** 10), r.day("promised_date"),
-                              r.text("location", required=False, limit=200)))
+                              r.number("unit_price", required=False, below=Decimal(10) ** 10, places=6),
+                              r.day("promised_date"), r.text("location", required=False, limit=200)))
     _check_size(line_rows)
     _unique([o[0] for o in order_rows], "external_id", errors)
     _unique([line[1] for line in line_rows], "external_id", errors)
@@ -229,7 +233,7 @@ async def ingest_deliveries(*, actor: Actor, view: RelationshipView, deliveries:
     writing: asyncio.Future | None = None
     await db.raw("SAVEPOINT pacto_ingest")
     try:
-        with _collector_paused():
+        with _collector_relaxed():
             for first in range(0, len(deliveries), DELIVERY_CHUNK):
                 # the chunk by column, as the INSERT takes it; quantities as their text (PostgreSQL
                 # reads it as exactly; asyncpg encodes a text in half the time of a Decimal)
@@ -289,27 +293,30 @@ async def ingest_deliveries(*, actor: Actor, view: RelationshipView, deliveries:
 # a chunk of deliveries by column: external ids, order line ids, delivery times (UTC), quantities
 # delivered and rejected (as text)
 Columns = tuple[list[str], list[UUID], list[datetime], list[str], list[str]]
-_pauses = 0
-_collector_was_on = False
+BULK_GC_THRESHOLD = 200_000  # allocations between two young collections while a load runs (Python's: 700)
+_loads = 0
+_thresholds: tuple[int, ...] = ()
 
 
 @contextmanager
-def _collector_paused():
-    """Python's cyclic garbage collector off while a bulk load reads and writes (nested and
-    concurrent loads share one pause). The load's rows hold no cycles, so reference counting
-    frees them; each collection would walk the million objects of the parsed request instead, ~3 s
-    of a million-row load."""
-    global _pauses, _collector_was_on
-    if _pauses == 0:
-        _collector_was_on = gc.isenabled()
-        gc.disable()
-    _pauses += 1
+def _collector_relaxed():
+    """Python's cyclic garbage collector runs less often while bulk loads run (nested and
+    concurrent loads share the setting; the last one out puts Python's back). A load allocates
+    millions of short-lived objects that reference counting frees; with the usual threshold each
+    700 of them start a collection, and the older ones walk the million objects of the parsed
+    request: ~3 s of a million-row load. The collector stays on: cycles made meanwhile, by this
+    request or another, are still collected."""
+    global _loads, _thresholds
+    if _loads == 0:
+        _thresholds = gc.get_threshold()
+        gc.set_threshold(BULK_GC_THRESHOLD, *_thresholds[1:])
+    _loads += 1
     try:
         yield
     finally:
-        _pauses -= 1
-        if _pauses == 0 and _collector_was_on:
-            gc.enable()
+        _loads -= 1
+        if _loads == 0:
+            gc.set_threshold(*_thresholds)
 
 
 async def _take_turn(key: str, wait: str | None) -> None:
@@ -376,8 +383,8 @@ async def ingest_invoices(*, actor: Actor, view: RelationshipView, invoices: lis
     tz, errors, rows = view.relationship.time_zone, [], []
     for number, item in enumerate(invoices, start=1):
         r = Reader(item if isinstance(item, dict) else {}, number, errors, tz)
-        rows.append((r.text("external_id"), r.number("amount", below=Decimal(10) ** 14), r.day("issued_on"), r.day("due_date"),
-                     r.day("paid_on", required=False), r.flag("disputed")))
+        rows.append((r.text("external_id"), r.number("amount", below=Decimal(10) ** 14, places=2),
+                     r.day("issued_on"), r.day("due_date"), r.day("paid_on", required=False), r.flag("disputed")))
     _unique([row[0] for row in rows], "external_id", errors)
     if errors:
         raise RowErrors(errors)

@@ -267,16 +267,25 @@ async def test_a_figure_too_large_for_its_column_is_the_rows_error(app, demo, ow
     assert (await ana.request("POST", f"/api/v1/relationships/{rel}/orders", json=ORDERS)).status_code == 200
     rows = [dict(row) for row in DELIVERIES["deliveries"]]
     rows[1]["qty_delivered"] = "10000000000000"
+    rows[2]["qty_delivered"] = "9999999999999.9995"  # below the bound, but not once rounded as stored
     answer = await ana.request("POST", f"/api/v1/relationships/{rel}/deliveries", json={"deliveries": rows})
     assert answer.status_code == 422, answer.text
-    assert answer.json()["errors"] == [{"row": 2, "field": "qty_delivered",
-                                        "message": "Use a value below 10000000000000."}]
-    big = {"invoices": [{"external_id": "INV-9", "amount": "100000000000000", "issued_on": "2026-11-05",
+    assert answer.json()["errors"] == [
+        {"row": 2, "field": "qty_delivered", "message": "Use a value below 10000000000000."},
+        {"row": 3, "field": "qty_delivered", "message": "Use a value below 10000000000000."}]
+    big = {"invoices": [{"external_id": "INV-9", "amount": "99999999999999.995", "issued_on": "2026-11-05",
                          "due_date": "2026-11-20"}]}
     answer = await ana.request("POST", f"/api/v1/relationships/{rel}/invoices", json=big)
     assert [(e["row"], e["field"]) for e in answer.json()["errors"]] == [(1, "amount")]
     assert await owner.fetchval("SELECT count(*) FROM delivery") + await owner.fetchval(
         "SELECT count(*) FROM invoice") == 0
+    # a figure smaller than PostgreSQL's numeric can hold is stored as it rounds: 0; halves go up
+    rows = [dict(row) for row in DELIVERIES["deliveries"]]
+    rows[0]["qty_rejected"], rows[1]["qty_delivered"] = "1E-16384", "3.9995"
+    answer = await ana.request("POST", f"/api/v1/relationships/{rel}/deliveries", json={"deliveries": rows})
+    assert answer.status_code == 200, answer.text
+    assert await owner.fetchval("SELECT qty_rejected FROM delivery WHERE external_id = 'DN-1'") == Decimal("0.000")
+    assert await owner.fetchval("SELECT qty_delivered FROM delivery WHERE external_id = 'DN-2'") == Decimal("4.000")
 
 
 async def test_a_delivery_cannot_name_another_relationships_line(app, demo, owner, browser):
@@ -330,28 +339,31 @@ async def test_a_line_keeps_its_deliveries_as_a_foreign_key_would(app, demo, own
 
     with pytest.raises(asyncpg.ForeignKeyViolationError):
         await owner.execute("UPDATE delivery SET order_line = $1 WHERE external_id = 'DN-1'", moved)
+    # a snapshot older than the statement could miss a delivery committed since: refused, to retry
+    for isolation in ("repeatable_read", "serializable"):
+        with pytest.raises(asyncpg.SerializationError):
+            async with owner.transaction(isolation=isolation):
+                await owner.execute("DELETE FROM order_line WHERE id = $1", new_id)
+        async with owner.transaction(isolation=isolation):  # a delete of nothing is harmless
+            await owner.execute("DELETE FROM order_line WHERE id = $1", moved)
     with pytest.raises(asyncpg.ForeignKeyViolationError, match="delivery_line_of_relationship"):
         await owner.execute("TRUNCATE order_line CASCADE")
     assert await owner.fetchval("SELECT count(*) FROM order_line WHERE relationship = $1", rel) == 4
 
 
-def test_a_bulk_load_pauses_the_cyclic_collector_and_gives_it_back():
-    from backend.operations.ingest import _collector_paused
+def test_bulk_loads_relax_the_cyclic_collector_and_give_its_setting_back():
+    from backend.operations.ingest import BULK_GC_THRESHOLD, _collector_relaxed
 
-    assert gc.isenabled()
-    with _collector_paused():
-        assert not gc.isenabled()
-        with _collector_paused():  # a second load at the same time
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # the first is still reading
-    assert gc.isenabled()
-    gc.disable()  # someone else's pause is left as it was
-    try:
-        with _collector_paused():
-            pass
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
+    before = gc.get_threshold()
+    with _collector_relaxed():
+        assert gc.isenabled() and gc.get_threshold() == (BULK_GC_THRESHOLD, *before[1:])
+        with _collector_relaxed():  # a second load at the same time
+            assert gc.get_threshold()[0] == BULK_GC_THRESHOLD
+        assert gc.get_threshold()[0] == BULK_GC_THRESHOLD  # the first is still running
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), _collector_relaxed():  # a load that fails
+        raise RuntimeError
+    assert gc.get_threshold() == before
 
 
 async def test_a_line_left_out_by_an_agreed_outcome_leaves_both_terms(app, demo, owner, browser, worker):
