@@ -13,8 +13,9 @@
   lines is refused (`TRUNCATE order_line CASCADE` no longer empties delivery: name both tables).
   Those three run at READ COMMITTED only: a transaction of a higher isolation level reads an older
   snapshot, would miss a delivery committed since, and leave it without its line (the key checks
-  against the latest rows instead); it gets a serialization failure and tries again. The
-  application never deletes order lines or changes their keys.
+  against the latest rows instead), so it is refused (SQLSTATE 55000, not a serialization failure:
+  trying again at the same level cannot succeed). The application never deletes order lines or
+  changes their keys; an administrator does it at READ COMMITTED, PostgreSQL's default.
 - The checks are planned for each statement (EXECUTE): a plan kept from a statement of a million
   rows would scan every line for a statement of one.
 """
@@ -72,8 +73,9 @@ BEGIN
     RETURN NULL;
   END IF;
   IF current_setting('transaction_isolation') <> 'read committed' THEN
-    RAISE serialization_failure USING
+    RAISE object_not_in_prerequisite_state USING
       MESSAGE = 'order lines are deleted, re-keyed or truncated at READ COMMITTED only',
+      HINT = 'Run the statement again in a READ COMMITTED transaction.',
       DETAIL = 'A snapshot older than the statement could miss deliveries of these lines (constraint "delivery_line_of_relationship").';
   END IF;
   EXECUTE 'DELETE FROM delivery d USING pacto_old o WHERE d.relationship = o.relationship AND d.order_line = o.id';
@@ -88,8 +90,9 @@ CREATE FUNCTION pacto_order_line_key_changed() RETURNS trigger
 $f$
 BEGIN
   IF current_setting('transaction_isolation') <> 'read committed' THEN
-    RAISE serialization_failure USING
+    RAISE object_not_in_prerequisite_state USING
       MESSAGE = 'order lines are deleted, re-keyed or truncated at READ COMMITTED only',
+      HINT = 'Run the statement again in a READ COMMITTED transaction.',
       DETAIL = 'A snapshot older than the statement could miss deliveries of these lines (constraint "delivery_line_of_relationship").';
   END IF;
   UPDATE delivery SET relationship = NEW.relationship, order_line = NEW.id
@@ -107,8 +110,9 @@ CREATE FUNCTION pacto_order_lines_truncated() RETURNS trigger
 $f$
 BEGIN
   IF current_setting('transaction_isolation') <> 'read committed' THEN
-    RAISE serialization_failure USING
+    RAISE object_not_in_prerequisite_state USING
       MESSAGE = 'order lines are deleted, re-keyed or truncated at READ COMMITTED only',
+      HINT = 'Run the statement again in a READ COMMITTED transaction.',
       DETAIL = 'A snapshot older than the statement could miss deliveries of these lines (constraint "delivery_line_of_relationship").';
   END IF;
   IF EXISTS (SELECT FROM delivery) THEN

@@ -1,6 +1,7 @@
 """Bulk ingestion of operational rows: every row validated first (errors name the row and the
-field), then all written in one statement per table as an upsert on the external id, so a file
-is taken whole or not at all and sending it again changes nothing. The months touched are marked
+field), then written as upserts on the external id that touch only rows whose values changed
+(deliveries in chunks, under one savepoint), so a file is taken whole or not at all and sending
+it again changes nothing, not even `updated_at`. The months touched are marked
 for the KPI workers."""
 from __future__ import annotations
 
@@ -194,7 +195,10 @@ async def ingest_orders(*, actor: Actor, view: RelationshipView, orders: list[di
         " JOIN purchase_order o ON o.relationship = $1 AND o.external_id = t.oe"
         " ON CONFLICT (relationship, external_id) DO UPDATE SET purchase_order = EXCLUDED.purchase_order,"
         " item_code = EXCLUDED.item_code, qty_ordered = EXCLUDED.qty_ordered, unit_price = EXCLUDED.unit_price,"
-        " promised_date = EXCLUDED.promised_date, location = EXCLUDED.location, updated_at = EXCLUDED.updated_at",
+        " promised_date = EXCLUDED.promised_date, location = EXCLUDED.location, updated_at = EXCLUDED.updated_at"
+        " WHERE (order_line.purchase_order, order_line.item_code, order_line.qty_ordered, order_line.unit_price,"
+        " order_line.promised_date, order_line.location) IS DISTINCT FROM (EXCLUDED.purchase_order,"
+        " EXCLUDED.item_code, EXCLUDED.qty_ordered, EXCLUDED.unit_price, EXCLUDED.promised_date, EXCLUDED.location)",
         rel, *[list(column) for column in zip(*line_rows)], now) if line_rows else None
     months = _months([line[5] for line in line_rows] + [p["promised_date"] for p in previous])
     return await _finish(actor, view, "orders", len(line_rows), months)
@@ -399,7 +403,10 @@ async def ingest_invoices(*, actor: Actor, view: RelationshipView, invoices: lis
             " $5::date[], $6::date[], $7::boolean[]) AS t"
             " ON CONFLICT (relationship, external_id) DO UPDATE SET amount = EXCLUDED.amount,"
             " issued_on = EXCLUDED.issued_on, due_date = EXCLUDED.due_date, paid_on = EXCLUDED.paid_on,"
-            " disputed = EXCLUDED.disputed, updated_at = EXCLUDED.updated_at",
+            " disputed = EXCLUDED.disputed, updated_at = EXCLUDED.updated_at"
+            " WHERE (invoice.amount, invoice.issued_on, invoice.due_date, invoice.paid_on, invoice.disputed)"
+            " IS DISTINCT FROM (EXCLUDED.amount, EXCLUDED.issued_on, EXCLUDED.due_date, EXCLUDED.paid_on,"
+            " EXCLUDED.disputed)",
             rel, *[list(column) for column in zip(*rows)], datetime.now(timezone.utc))
     days = [r[2] for r in rows] + [r[3] for r in rows] + [p["issued_on"] for p in previous] + [
         p["due_date"] for p in previous]
@@ -427,7 +434,9 @@ async def ingest_forecasts(*, actor: Actor, view: RelationshipView, forecasts: l
             "INSERT INTO forecast (id, relationship, external_id, item_code, period, qty, updated_at)"
             " SELECT uuidv7(), $1, t.*, $6 FROM unnest($2::text[], $3::text[], $4::text[], $5::numeric[]) AS t"
             " ON CONFLICT (relationship, external_id) DO UPDATE SET item_code = EXCLUDED.item_code,"
-            " period = EXCLUDED.period, qty = EXCLUDED.qty, updated_at = EXCLUDED.updated_at",
+            " period = EXCLUDED.period, qty = EXCLUDED.qty, updated_at = EXCLUDED.updated_at"
+            " WHERE (forecast.item_code, forecast.period, forecast.qty)"
+            " IS DISTINCT FROM (EXCLUDED.item_code, EXCLUDED.period, EXCLUDED.qty)",
             view.relationship.id, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
             [r[3] for r in rows], datetime.now(timezone.utc))
     return await _finish(actor, view, "forecasts", len(rows), _months([r[4] for r in rows]))
