@@ -65,6 +65,20 @@ CREATE TRIGGER delivery_line_of_relationship_insert AFTER INSERT ON delivery
 CREATE TRIGGER delivery_line_of_relationship_update AFTER UPDATE ON delivery
   REFERENCING NEW TABLE AS pacto_new FOR EACH STATEMENT EXECUTE FUNCTION pacto_delivery_lines_exist();
 
+-- the order_line side's actions see the latest deliveries only at READ COMMITTED
+CREATE FUNCTION pacto_order_lines_at_read_committed() RETURNS void
+  LANGUAGE plpgsql SET search_path = public, pg_temp AS
+$f$
+BEGIN
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE object_not_in_prerequisite_state USING
+      MESSAGE = 'order lines are deleted, re-keyed or truncated at READ COMMITTED only',
+      HINT = 'Run the statement again in a READ COMMITTED transaction.',
+      DETAIL = 'A snapshot older than the statement could miss deliveries of these lines (constraint "delivery_line_of_relationship").';
+  END IF;
+END
+$f$;
+
 CREATE FUNCTION pacto_order_lines_deleted() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS
 $f$
@@ -72,12 +86,7 @@ BEGIN
   IF NOT EXISTS (SELECT FROM pacto_old) THEN
     RETURN NULL;
   END IF;
-  IF current_setting('transaction_isolation') <> 'read committed' THEN
-    RAISE object_not_in_prerequisite_state USING
-      MESSAGE = 'order lines are deleted, re-keyed or truncated at READ COMMITTED only',
-      HINT = 'Run the statement again in a READ COMMITTED transaction.',
-      DETAIL = 'A snapshot older than the statement could miss deliveries of these lines (constraint "delivery_line_of_relationship").';
-  END IF;
+  PERFORM pacto_order_lines_at_read_committed();
   EXECUTE 'DELETE FROM delivery d USING pacto_old o WHERE d.relationship = o.relationship AND d.order_line = o.id';
   RETURN NULL;
 END
@@ -89,12 +98,7 @@ CREATE FUNCTION pacto_order_line_key_changed() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS
 $f$
 BEGIN
-  IF current_setting('transaction_isolation') <> 'read committed' THEN
-    RAISE object_not_in_prerequisite_state USING
-      MESSAGE = 'order lines are deleted, re-keyed or truncated at READ COMMITTED only',
-      HINT = 'Run the statement again in a READ COMMITTED transaction.',
-      DETAIL = 'A snapshot older than the statement could miss deliveries of these lines (constraint "delivery_line_of_relationship").';
-  END IF;
+  PERFORM pacto_order_lines_at_read_committed();
   UPDATE delivery SET relationship = NEW.relationship, order_line = NEW.id
   WHERE relationship = OLD.relationship AND order_line = OLD.id;
   RETURN NULL;
@@ -109,12 +113,7 @@ CREATE FUNCTION pacto_order_lines_truncated() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS
 $f$
 BEGIN
-  IF current_setting('transaction_isolation') <> 'read committed' THEN
-    RAISE object_not_in_prerequisite_state USING
-      MESSAGE = 'order lines are deleted, re-keyed or truncated at READ COMMITTED only',
-      HINT = 'Run the statement again in a READ COMMITTED transaction.',
-      DETAIL = 'A snapshot older than the statement could miss deliveries of these lines (constraint "delivery_line_of_relationship").';
-  END IF;
+  PERFORM pacto_order_lines_at_read_committed();
   IF EXISTS (SELECT FROM delivery) THEN
     RAISE foreign_key_violation USING
       MESSAGE = 'cannot truncate order_line while deliveries refer to it (constraint "delivery_line_of_relationship")',
@@ -126,8 +125,8 @@ $f$;
 CREATE TRIGGER order_line_truncated AFTER TRUNCATE ON order_line
   FOR EACH STATEMENT EXECUTE FUNCTION pacto_order_lines_truncated();
 
-REVOKE ALL ON FUNCTION pacto_delivery_lines_exist(), pacto_order_lines_deleted(), pacto_order_line_key_changed(),
-  pacto_order_lines_truncated() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pacto_delivery_lines_exist(), pacto_order_lines_at_read_committed(),
+  pacto_order_lines_deleted(), pacto_order_line_key_changed(), pacto_order_lines_truncated() FROM PUBLIC;
 """
 
 
