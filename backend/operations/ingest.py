@@ -1,8 +1,8 @@
 """Bulk ingestion of operational rows: every row validated first (errors name the row and the
 field), then written as upserts on the external id that touch only rows whose values changed
 (deliveries in chunks, under one savepoint), so a file is taken whole or not at all and sending
-it again changes nothing, not even `updated_at`. The months touched are marked
-for the KPI workers."""
+it again changes nothing, not even `updated_at`. New rows take their ids from the tables'
+default (time-ordered uuidv7). The months touched are marked for the KPI workers."""
 from __future__ import annotations
 
 import asyncio
@@ -179,17 +179,17 @@ async def ingest_orders(*, actor: Actor, view: RelationshipView, orders: list[di
         raise RowErrors(errors)
     rel, now = view.relationship.id, datetime.now(timezone.utc)
     await db.raw(
-        "INSERT INTO purchase_order (id, relationship, external_id, ordered_at, updated_at)"
-        " SELECT uuidv7(), $1, e, o, $4 FROM unnest($2::text[], $3::timestamptz[]) AS t(e, o)"
+        "INSERT INTO purchase_order (relationship, external_id, ordered_at, updated_at)"
+        " SELECT $1, e, o, $4 FROM unnest($2::text[], $3::timestamptz[]) AS t(e, o)"
         " ON CONFLICT (relationship, external_id) DO UPDATE SET ordered_at = EXCLUDED.ordered_at,"
         " updated_at = EXCLUDED.updated_at WHERE purchase_order.ordered_at IS DISTINCT FROM EXCLUDED.ordered_at",
         rel, [o[0] for o in order_rows], [o[1] for o in order_rows], now)
     previous = await db.raw_planned("SELECT promised_date FROM order_line WHERE relationship = $1"
                                     " AND external_id = ANY($2)", rel, [line[1] for line in line_rows])
     await db.raw_planned(
-        "INSERT INTO order_line (id, relationship, purchase_order, external_id, item_code, qty_ordered, unit_price,"
+        "INSERT INTO order_line (relationship, purchase_order, external_id, item_code, qty_ordered, unit_price,"
         " promised_date, location, updated_at)"
-        " SELECT uuidv7(), $1, o.id, t.e, t.i, t.q, t.p, t.d, t.l, $9"
+        " SELECT $1, o.id, t.e, t.i, t.q, t.p, t.d, t.l, $9"
         " FROM unnest($2::text[], $3::text[], $4::text[], $5::numeric[], $6::numeric[], $7::date[], $8::text[])"
         "   AS t(oe, e, i, q, p, d, l)"
         " JOIN purchase_order o ON o.relationship = $1 AND o.external_id = t.oe"
@@ -374,9 +374,9 @@ async def _write_deliveries(rel: UUID, chunk: Columns, now: datetime, stored_bef
 
 async def _insert_deliveries(rel: UUID, chunk: Columns, now: datetime) -> None:
     await db.raw(
-        "INSERT INTO delivery (id, relationship, order_line, external_id, delivered_at, qty_delivered,"
+        "INSERT INTO delivery (relationship, order_line, external_id, delivered_at, qty_delivered,"
         " qty_rejected, updated_at)"
-        " SELECT uuidv7(), $1, t.l, t.e, t.d, t.q::numeric, t.r::numeric, $7"
+        " SELECT $1, t.l, t.e, t.d, t.q::numeric, t.r::numeric, $7"
         " FROM unnest($2::text[], $3::uuid[], $4::timestamptz[], $5::text[], $6::text[])"
         " AS t(e, l, d, q, r)", rel, *chunk, now)
 
@@ -394,12 +394,11 @@ async def ingest_invoices(*, actor: Actor, view: RelationshipView, invoices: lis
         raise RowErrors(errors)
     rel = view.relationship.id
     previous = await db.raw_planned("SELECT issued_on, due_date FROM invoice WHERE relationship = $1"
-                                    " AND external_id = ANY($2)",
-                            rel, [row[0] for row in rows])
+                                    " AND external_id = ANY($2)", rel, [row[0] for row in rows])
     if rows:
         await db.raw(
-            "INSERT INTO invoice (id, relationship, external_id, amount, issued_on, due_date, paid_on, disputed,"
-            " updated_at) SELECT uuidv7(), $1, t.* , $8 FROM unnest($2::text[], $3::numeric[], $4::date[],"
+            "INSERT INTO invoice (relationship, external_id, amount, issued_on, due_date, paid_on, disputed,"
+            " updated_at) SELECT $1, t.*, $8 FROM unnest($2::text[], $3::numeric[], $4::date[],"
             " $5::date[], $6::date[], $7::boolean[]) AS t"
             " ON CONFLICT (relationship, external_id) DO UPDATE SET amount = EXCLUDED.amount,"
             " issued_on = EXCLUDED.issued_on, due_date = EXCLUDED.due_date, paid_on = EXCLUDED.paid_on,"
@@ -431,8 +430,8 @@ async def ingest_forecasts(*, actor: Actor, view: RelationshipView, forecasts: l
         raise RowErrors(errors)
     if rows:
         await db.raw(
-            "INSERT INTO forecast (id, relationship, external_id, item_code, period, qty, updated_at)"
-            " SELECT uuidv7(), $1, t.*, $6 FROM unnest($2::text[], $3::text[], $4::text[], $5::numeric[]) AS t"
+            "INSERT INTO forecast (relationship, external_id, item_code, period, qty, updated_at)"
+            " SELECT $1, t.*, $6 FROM unnest($2::text[], $3::text[], $4::text[], $5::numeric[]) AS t"
             " ON CONFLICT (relationship, external_id) DO UPDATE SET item_code = EXCLUDED.item_code,"
             " period = EXCLUDED.period, qty = EXCLUDED.qty, updated_at = EXCLUDED.updated_at"
             " WHERE (forecast.item_code, forecast.period, forecast.qty)"
