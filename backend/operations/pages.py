@@ -39,6 +39,7 @@ class Tile:
     status: str  # green | amber | red | none
     trend: list[tuple[date, Decimal | None]]
     lower_is_better: bool
+    frozen_at: datetime | None = None  # the snapshot's time when the tile's period is closed
 
     @property
     def shown(self) -> str:
@@ -47,13 +48,13 @@ class Tile:
     @cached_property  # the chart reads them twice (the line, then a circle and title per point)
     def points(self) -> list[tuple[int, Decimal, str]]:
         """The trend chart's points in its 240 × 60 box: (x, y, what the point's title says)."""
-        values = [value for _, value in self.trend if value is not None]
+        values = [float(value) for _, value in self.trend if value is not None]
         if not values:
             return []
-        low, span = min(values), (max(values) - min(values)) or 1
-        return [(i * 20 + 10, round(52 - (value - low) / span * 44, 1), f"{start.isoformat()}: "
-                 f"{shown(value, self.kpi['metric'])}") for i, (start, value) in enumerate(self.trend)
-                if value is not None]
+        low, metric = min(values), self.kpi["metric"]
+        scale = 44 / ((max(values) - low) or 1)  # a position on the screen: binary floating point will do
+        return [(i * 20 + 10, round(52 - (float(value) - low) * scale, 1), f"{start.isoformat()}: "
+                 f"{shown(value, metric)}") for i, (start, value) in enumerate(self.trend) if value is not None]
 
     @property
     def polyline(self) -> str:
@@ -125,13 +126,19 @@ async def tiles_for(rel, party: str, month: date, today: date):
         periods.append((kind, _back(kind, start, 11), start))
     kinds, firsts, lasts = ([p[n] for p in periods] for n in range(3))
     values: dict[int, dict] = {i: {} for i in range(len(rows))}
-    for r in await db.raw(  # every KPI's 12 periods in one round trip
-            "SELECT k.i, v.period_start, v.value, v.numerator, v.denominator"
-            " FROM unnest($2::text[], $3::text[], $4::date[], $5::date[]) WITH ORDINALITY AS k(metric, kind, first, last, i)"
-            " JOIN kpi_value v ON v.relationship = $1 AND v.metric = k.metric AND v.period_kind = k.kind"
+    frozen: dict[int, datetime | None] = {}
+    for r in await db.raw(  # every KPI's 12 periods, and whether its current period is closed: one round trip
+            # (materialized, so that the closed-period lookup runs once per KPI, not once per value)
+            "WITH k AS MATERIALIZED (SELECT u.*, (SELECT max(c.frozen_at) FROM kpi_value c WHERE c.relationship = $1"
+            "   AND c.period_kind = u.kind AND c.period_start = u.last AND c.frozen_at IS NOT NULL) AS at"
+            " FROM unnest($2::text[], $3::text[], $4::date[], $5::date[]) WITH ORDINALITY AS u(metric, kind, first, last, i))"
+            " SELECT k.i, k.at, v.period_start, v.value, v.numerator, v.denominator FROM k"
+            " LEFT JOIN kpi_value v ON v.relationship = $1 AND v.metric = k.metric AND v.period_kind = k.kind"
             " AND v.period_start BETWEEN k.first AND k.last",
-            rel.id, [k["metric"] for k in rows], kinds, firsts, lasts):
-        values[r["i"] - 1][r["period_start"]] = r
+            rel.id, [k["metric"] for k in rows], kinds, firsts, lasts) if rows else ():
+        frozen[r["i"] - 1] = r["at"]
+        if r["period_start"] is not None:
+            values[r["i"] - 1][r["period_start"]] = r
     tiles = []
     for i, (kpi, (kind, _first, start)) in enumerate(zip(rows, periods, strict=True)):
         current = values[i].get(start)
@@ -144,7 +151,7 @@ async def tiles_for(rel, party: str, month: date, today: date):
             status=status_of(value, Decimal(str(kpi["target"])), Decimal(str(kpi["warning"])), lower),
             trend=[(p, values[i][p]["value"] if p in values[i] else None) for p in (_back(kind, start, k)
                                                                                   for k in range(11, -1, -1))],
-            lower_is_better=lower))
+            lower_is_better=lower, frozen_at=frozen.get(i)))
     return version, tiles
 
 
@@ -168,8 +175,7 @@ async def scorecard(request: Request, actor: Actor, relationship_id: UUID) -> Te
     version, tiles = await tiles_for(rel, party, month, today)
     return page(request, "operations/scorecard.html", view=view, tab="scorecard", orgs=view.orgs,
                 tiles=tiles, party=party, month=month, version=version, score=composite(tiles),
-                previous=_back("month", month, 1), next=_back("month", month, -1), errors={},
-                frozen=await _frozen(rel.id, tiles))
+                previous=_back("month", month, 1), next=_back("month", month, -1), errors={})
 
 
 EXPORT_COLUMNS = ("metric", "measured_party", "period_kind", "period_start", "value", "numerator", "denominator",
@@ -245,21 +251,9 @@ async def reopen_period(request: Request, actor: Actor, relationship_id: UUID, d
         return page(request, "operations/scorecard.html", status_code=422, view=view, tab="scorecard",
                     orgs=view.orgs, tiles=tiles, party="supplier", month=start, version=version,
                     score=composite(tiles), previous=_back("month", start, 1), next=_back("month", start, -1),
-                    errors=exc.errors, frozen=await _frozen(rel.id, tiles))
+                    errors=exc.errors)
     return Redirect(path=f"/relationships/{relationship_id}/scorecard",
                     query_params={"period": start.strftime("%Y-%m")})
-
-
-async def _frozen(relationship_id: UUID, tiles: list[Tile]) -> dict:
-    """{(kind, start): frozen_at} of the tiles' periods that are closed."""
-    if not tiles:
-        return {}
-    rows = await db.raw(
-        "SELECT period_kind, period_start, max(frozen_at) AS at FROM kpi_value WHERE relationship = $1"
-        " AND (period_kind, period_start) IN (SELECT * FROM unnest($2::text[], $3::date[]))"
-        " AND frozen_at IS NOT NULL GROUP BY 1, 2",
-        relationship_id, [t.kind for t in tiles], [t.start for t in tiles])
-    return {(r["period_kind"], r["period_start"]): r["at"] for r in rows}
 
 
 routes = [scorecard, explain, export_scorecard, reopen_period]
