@@ -79,7 +79,9 @@ async def page_of(relationship_id: UUID, filters: Filters, cursor: str | None = 
         where.append(f"(occurred_at, id) < ({arg(after[0])}, {arg(after[1])})")
     rows = await db.raw(
         f"SELECT {LIST_COLUMNS} FROM deviation WHERE {' AND '.join(where)}"
-        f" ORDER BY occurred_at DESC, id DESC LIMIT {arg(limit + 1)}", *args)
+        # the limit is written into the statement (an int of ours): as a parameter, PostgreSQL could not
+        # cost a generic plan and planned the statement again on every page (0.1 ms each time)
+        f" ORDER BY occurred_at DESC, id DESC LIMIT {int(limit) + 1}", *args)
     items = [dict(row) for row in rows[:limit]]
     next_cursor = encode_cursor(items[-1]["occurred_at"], items[-1]["id"]) if len(rows) > limit else None
     return items, next_cursor

@@ -2,6 +2,7 @@
 status against its target, a twelve-period trend, the composite score, and "explain this number"."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -116,26 +117,37 @@ def _back(kind: str, start: date, steps: int) -> date:
 
 
 async def tiles_for(rel, party: str, month: date, today: date):
-    """(version in force, tiles) of one party's KPIs for the periods holding `month`."""
-    version = await in_force_on(rel.id, month) or await in_force_on(rel.id, today)
-    rows = [k for k in (content_of(version).get("kpis") or []) if k.get("measured_party") == party] if version else []
+    """(number of the version in force, tiles) of one party's KPIs for the periods holding `month`.
+    The version is the one in force in `month` (in_force_on), else the one in force today; only its
+    KPIs are read, not the whole agreement."""
+    version = await db.raw_one(
+        "SELECT number, content->'kpis' AS kpis FROM agreement_version WHERE relationship = $1"
+        " AND status = 'signed' AND effective_date <= greatest($2::date, $3::date)"
+        " ORDER BY effective_date <= $2::date DESC, effective_date DESC, number DESC LIMIT 1", rel.id, month, today)
+    kpi_list = (json.loads(version["kpis"]) if version and version["kpis"] else None) or []
+    rows = [k for k in kpi_list if k.get("measured_party") == party]
     periods = []  # (kind, first, current) of each KPI: its 12 periods up to the one holding `month`
     for kpi in rows:
         kind = kpi.get("period") or "month"
         start, _end = kpis.period_range(kind, month)
         periods.append((kind, _back(kind, start, 11), start))
-    kinds, firsts, lasts = ([p[n] for p in periods] for n in range(3))
     values: dict[int, dict] = {i: {} for i in range(len(rows))}
     frozen: dict[int, datetime | None] = {}
-    for r in await db.raw(  # every KPI's 12 periods, and whether its current period is closed: one round trip
+    # every KPI's 12 periods, and whether its current period is closed, in one round trip; the KPIs as
+    # a VALUES list of their own parameters, so that PostgreSQL knows how many there are and keeps one
+    # generic plan per count (from arrays it planned the statement again on every page: 0.2 ms)
+    kpi_rows = ", ".join(f"(${n * 4 + 2}::text, ${n * 4 + 3}::text, ${n * 4 + 4}::date, ${n * 4 + 5}::date, {n + 1})"
+                         for n in range(len(rows)))
+    for r in await db.raw(
             # (materialized, so that the closed-period lookup runs once per KPI, not once per value)
-            "WITH k AS MATERIALIZED (SELECT u.*, (SELECT max(c.frozen_at) FROM kpi_value c WHERE c.relationship = $1"
+            f"WITH k AS MATERIALIZED (SELECT u.*, (SELECT max(c.frozen_at) FROM kpi_value c WHERE c.relationship = $1"
             "   AND c.period_kind = u.kind AND c.period_start = u.last AND c.frozen_at IS NOT NULL) AS at"
-            " FROM unnest($2::text[], $3::text[], $4::date[], $5::date[]) WITH ORDINALITY AS u(metric, kind, first, last, i))"
+            f" FROM (VALUES {kpi_rows}) AS u(metric, kind, first, last, i))"
             " SELECT k.i, k.at, v.period_start, v.value, v.numerator, v.denominator FROM k"
             " LEFT JOIN kpi_value v ON v.relationship = $1 AND v.metric = k.metric AND v.period_kind = k.kind"
             " AND v.period_start BETWEEN k.first AND k.last",
-            rel.id, [k["metric"] for k in rows], kinds, firsts, lasts) if rows else ():
+            rel.id, *(value for kpi, (kind, first, last) in zip(rows, periods, strict=True)
+                      for value in (kpi["metric"], kind, first, last))) if rows else ():
         frozen[r["i"] - 1] = r["at"]
         if r["period_start"] is not None:
             values[r["i"] - 1][r["period_start"]] = r
@@ -152,7 +164,7 @@ async def tiles_for(rel, party: str, month: date, today: date):
             trend=[(p, values[i][p]["value"] if p in values[i] else None) for p in (_back(kind, start, k)
                                                                                   for k in range(11, -1, -1))],
             lower_is_better=lower, frozen_at=frozen.get(i)))
-    return version, tiles
+    return (version["number"] if version else None), tiles
 
 
 def _choice(request: Request, rel) -> tuple[str, date, date]:

@@ -5,6 +5,7 @@ import asyncio
 import csv
 import gc
 import io
+import re
 from decimal import Decimal
 
 import asyncpg
@@ -460,3 +461,35 @@ async def test_closed_periods_are_frozen_until_an_audited_reopen(app, demo, owne
     assert (await values(owner, rel))["otif"]["numerator"] == 3  # PO-2/2 now on time and in full
     audit = await owner.fetchrow("SELECT details FROM audit_entry WHERE action = 'scorecard.reopened'")
     assert "Delivery note DN-9 arrived late." in audit["details"]
+
+
+async def test_the_scorecard_measures_against_the_version_in_force_in_its_month(app, demo, owner, browser):
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    ana = await browser(ANA)
+    page = await ana.get(f"/relationships/{rel}/scorecard?period=2026-05")
+    assert page.status_code == 200 and "No agreement version is in force" in page.text
+    await sign(owner, rel, {"kpis": [KPIS[0]]}, number=1, effective="2026-03-01")
+    await sign(owner, rel, {"kpis": [KPIS[1], KPIS[5]]}, number=2, effective="2026-09-01")
+    await sign(owner, rel, {"kpis": [KPIS[2]]}, number=3, effective="2099-01-01")  # signed, not yet in force
+    today = await owner.fetchval("SELECT (now() AT TIME ZONE time_zone)::date FROM relationship WHERE id = $1", rel)
+    assert "2026-09-01" <= today.isoformat() < "2099-01-01"
+
+    def tiles(page) -> set[str]:
+        assert page.status_code == 200
+        return set(re.findall(r'<article class="card tile [^"]*" id="kpi-(\w+)"', page.text))
+
+    expectations = {
+        "2026-05": {"otif"},  # version 1, in force in May
+        "2026-10": {"on_time_delivery"},  # version 2
+        "2025-06": {"on_time_delivery"},  # before any version: the one in force today
+        "2099-03": {"average_lead_time_days"},  # a future month: the version in force then
+    }
+    for period, expected in expectations.items():
+        assert tiles(await ana.get(f"/relationships/{rel}/scorecard?period={period}")) == expected, period
+    # the client's side of version 2
+    assert tiles(await ana.get(f"/relationships/{rel}/scorecard?period=2026-10&party=client")) == {
+        "forecast_accuracy"}
+    # the export reads the same version
+    export = await ana.get(f"/relationships/{rel}/scorecard/export?period=2026-05&format=csv")
+    assert export.status_code == 200 and [row["metric"] for row in csv.DictReader(io.StringIO(export.text))] == [
+        "otif", "composite_score"]
