@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 
 from litestar.middleware.csrf import generate_csrf_token
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -53,14 +52,20 @@ def keep_on_error(scope: Scope) -> None:
 
 
 def _cookies(scope: Scope) -> dict[str, str]:
-    jar = SimpleCookie()
+    """The request's cookies, {name: value}: `name=value` pairs split at ";" (as browsers send them; a
+    value in double quotes loses them, and a name sent twice keeps its last value, as SimpleCookie
+    reads them; a pair without "=" is skipped). SimpleCookie took 1.5 % of a page to read three."""
+    cookies = {}
     for name, value in scope.get("headers", []):
         if name == b"cookie":
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:
-                pass
-    return {key: morsel.value for key, morsel in jar.items()}
+            for pair in value.decode("latin-1").split(";"):
+                key, equals, text = pair.partition("=")
+                key, text = key.strip(), text.strip()
+                if equals and key:
+                    if len(text) > 1 and text[0] == text[-1] == '"':
+                        text = text[1:-1]
+                    cookies[key] = text
+    return cookies
 
 
 # the signed-in user (if still active), their organization and their unread notifications: one round trip
