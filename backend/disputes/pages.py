@@ -9,6 +9,7 @@ from urllib.parse import quote
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Stream, Template
@@ -35,7 +36,7 @@ UPLOAD_LIMIT = evidence.MAX_BYTES + 1024 * 1024  # the form fields around the fi
 
 def time_left(d, tz: str, holidays: set, now: datetime | None = None) -> tuple[str, str]:
     """(text, tone) of an open item's clock, in business days of the relationship."""
-    get = (lambda k: d[k]) if isinstance(d, dict) else (lambda k: getattr(d, k))
+    get = d.__getitem__ if isinstance(d, (dict, asyncpg.Record)) else (lambda k: getattr(d, k))
     if get("status") in workflow.FINAL:
         return "", ""
     if get("paused_at") is not None:
@@ -73,10 +74,10 @@ async def deviations_tab(request: Request, actor: Actor, relationship_id: UUID) 
     # the holiday calendar only counts for clocks still running
     running = [item for item in items if item["status"] not in workflow.FINAL and item["due_at"] is not None]
     holidays = await _holidays(view.relationship) if running else set()
-    for item in items:
-        item["time_left"] = time_left(item, view.relationship.time_zone, holidays)
     # attributes, not keys: the template's d.number then finds its value at the first attempt
-    items = [SimpleNamespace(**item) for item in items]
+    tz, names = view.relationship.time_zone, list(items[0].keys()) if items else []
+    items = [SimpleNamespace(**dict(zip(names, item.values())), time_left=time_left(item, tz, holidays))
+             for item in items]
     return page(request, "deviations/list.html", view=view, tab="deviations", orgs=view.orgs,
                 items=items, next_cursor=next_cursor, filters=filters,
                 next_query=filters.query() | {"cursor": next_cursor or ""}, first_page=not request.query_params.get("cursor"),

@@ -56,7 +56,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
 
 
 async def page_of(relationship_id: UUID, filters: Filters, cursor: str | None = None,
-                  limit: int = PAGE_SIZE) -> tuple[list[dict], str | None]:
+                  limit: int = PAGE_SIZE) -> tuple[list, str | None]:
     """One page, newest first, and the cursor of the next page (None on the last)."""
     where, args = ["relationship = $1"], [relationship_id]
 
@@ -82,7 +82,7 @@ async def page_of(relationship_id: UUID, filters: Filters, cursor: str | None = 
         # the limit is written into the statement (an int of ours): as a parameter, PostgreSQL could not
         # cost a generic plan and planned the statement again on every page (0.1 ms each time)
         f" ORDER BY occurred_at DESC, id DESC LIMIT {int(limit) + 1}", *args)
-    items = [dict(row) for row in rows[:limit]]
+    items = rows[:limit]  # records, read by column name
     next_cursor = encode_cursor(items[-1]["occurred_at"], items[-1]["id"]) if len(rows) > limit else None
     return items, next_cursor
 
