@@ -198,7 +198,7 @@ def _loaded(table, values: dict[str, Any]) -> Any:
     """The object Piccolo builds from a row holding every column (`table(_data=…,
     _exists_in_db=True)`), without its constructor: that one looks each column up by a column
     object that hashes in Python and fills in defaults that a whole row never needs, about 1 µs a
-    column, and a page builds five such rows before it starts (tests/web/test_db.py compares them)."""
+    column, and a page builds five such rows before it starts (tests/web/test_rows.py compares them)."""
     instance = object.__new__(table)
     instance.__dict__.update(values)
     instance._exists_in_db = True

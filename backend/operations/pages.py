@@ -47,7 +47,7 @@ class Tile:
         return shown(self.value, self.kpi["metric"])
 
     @cached_property  # the chart reads them twice (the line, then a circle and title per point)
-    def points(self) -> list[tuple[int, Decimal, str]]:
+    def points(self) -> list[tuple[int, float, str]]:
         """The trend chart's points in its 240 × 60 box: (x, y, what the point's title says)."""
         values = [float(value) for _, value in self.trend if value is not None]
         if not values:

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import markupsafe
