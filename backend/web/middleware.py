@@ -60,7 +60,9 @@ def _cookies(scope: Scope) -> dict[str, str]:
         if name == b"cookie":
             for pair in value.decode("latin-1").split(";"):
                 key, equals, text = pair.partition("=")
-                key, text = key.strip(), text.strip()
+                # only spaces and tabs around a name or value (RFC 6265): str.strip() would also take
+                # "\xa0" and make "\xa0pacto_session", a cookie of its own to a browser, ours
+                key, text = key.strip(" \t"), text.strip(" \t")
                 if equals and key:
                     if len(text) > 1 and text[0] == text[-1] == '"':
                         text = text[1:-1]

@@ -15,5 +15,8 @@ def test_cookies_are_read_as_browsers_send_them():
     # a malformed pair of someone else's (on the same host) does not hide ours
     assert read("x=1; junk; pacto_session=t") == {"x": "1", "pacto_session": "t"}
     assert _cookies({"headers": []}) == {}
+    # only spaces and tabs are trimmed: a name with another blank around it is another cookie
+    assert read("pacto_session=GOOD; \xa0pacto_session=EVIL") == {"pacto_session": "GOOD", "\xa0pacto_session": "EVIL"}
+    assert read("pacto_session=GOOD;\tpacto_lang=es\t") == {"pacto_session": "GOOD", "pacto_lang": "es"}
     # several Cookie headers (HTTP/2 may split them) are read together
     assert _cookies({"headers": [(b"cookie", b"a=1"), (b"cookie", b"b=2")]}) == {"a": "1", "b": "2"}
