@@ -1,18 +1,25 @@
 """Jinja2 environment (autoescaped, gettext-aware) and the page() shortcut handlers use."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 import markupsafe
-from jinja2 import Environment, FileSystemLoader, pass_eval_context, select_autoescape
-from jinja2.compiler import CodeGenerator
-from markupsafe import Markup
+from jinja2 import Environment, FileSystemLoader, TemplateNotFound, nodes, pass_context, pass_eval_context
+from jinja2 import Template as JinjaTemplate
+from jinja2 import select_autoescape
+from jinja2.compiler import CodeGenerator, optimizeconst
+from jinja2.runtime import Context
+from jinja2.utils import _PassArg
+from jinja2.visitor import NodeTransformer
 from litestar import MediaType, Request
+from litestar.exceptions import TemplateNotFoundException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
+from markupsafe import Markup
 
 from backend.config import LOCALES, TEMPLATES_DIR, settings
 from backend.web import i18n
@@ -55,6 +62,30 @@ def output_escape(value: Any) -> str:
     return _escape_str(str(value))
 
 
+_FUNCTION = type(output_escape)
+
+
+class _Context(Context):
+    """Jinja's context, with a shorter way through call() for the functions templates call most:
+    plain functions, given the evaluation context when they ask for it (`_()`). Anything else
+    (pass_context, pass_environment, callable objects, methods, builtins) takes Jinja's own way."""
+
+    def call(__self, __obj, *args, **kwargs):  # noqa: N805 (Jinja's own signature)
+        if type(__obj) is _FUNCTION:
+            pass_arg = __obj.__dict__.get("jinja_pass_arg")
+            if pass_arg is None or pass_arg is _PassArg.eval_context:
+                kwargs.pop("_block_vars", None)
+                kwargs.pop("_loop_vars", None)
+                if pass_arg is not None:
+                    args = (__self.eval_ctx, *args)
+                try:
+                    return __obj(*args, **kwargs)
+                except StopIteration:
+                    return __self.environment.undefined(
+                        "value was undefined because a callable raised a StopIteration exception")
+        return Context.call(__self, __obj, *args, **kwargs)
+
+
 class _CodeGenerator(CodeGenerator):
     """Jinja's code generator, writing each autoescaped output through output_escape()."""
 
@@ -66,13 +97,90 @@ class _CodeGenerator(CodeGenerator):
         if finalize.src is not None:
             self.write(finalize.src)
 
+    @optimizeconst
+    def visit_Getattr(self, node, frame) -> None:
+        if self.environment.is_async or self.environment.sandboxed:
+            super().visit_Getattr(node, frame)
+            return
+        self.write("(_ga_v if (_ga_v := getattr((_ga_o := ")
+        self.visit(node.node, frame)
+        self.write(f"), {node.attr!r}, missing)) is not missing else environment.getattr(_ga_o, {node.attr!r}))")
+
     def visit_Template(self, node, frame=None) -> None:
         super().visit_Template(node, frame)
         self.writeline(f"from {__name__} import output_escape")  # at module level, as the template's own imports
 
 
-def build_environment() -> Environment:
-    env = Environment(
+def _binds_underscore(tree: nodes.Template) -> bool:
+    """Whether a template gives the name `_` a meaning of its own (a loop or set variable, a macro
+    or its parameter, an import): its `_()` may then not be the translation."""
+    return (any(n.name == "_" and n.ctx in ("store", "param") for n in tree.find_all(nodes.Name))
+            or any(n.name == "_" for n in tree.find_all(nodes.Macro))
+            or any(n.target == "_" for n in tree.find_all(nodes.Import))
+            or any((n if isinstance(n, str) else n[-1]) == "_"
+                   for node in tree.find_all(nodes.FromImport) for n in node.names))
+
+
+class _Translate(NodeTransformer):
+    """Replaces each `_("text")` without variables by its translation, as _() gives it at render
+    time: the text %-formatted with no variables, markup in an autoescaped template."""
+
+    def __init__(self, locale: str) -> None:
+        self.catalog = i18n.translations(locale)
+
+    def visit_Call(self, node: nodes.Call) -> nodes.Node:
+        node = self.generic_visit(node)
+        if not (isinstance(node.node, nodes.Name) and node.node.name == "_" and len(node.args) == 1
+                and isinstance(node.args[0], nodes.Const) and type(node.args[0].value) is str
+                and not node.kwargs and node.dyn_args is None and node.dyn_kwargs is None):
+            return node
+        try:
+            text = self.catalog.gettext(node.args[0].value) % {}
+        except (KeyError, TypeError, ValueError):  # left for the render to fail on, as before
+            return node
+        return nodes.MarkSafeIfAutoescape(nodes.Const(text, lineno=node.lineno), lineno=node.lineno)
+
+
+class _LanguageEnvironment(Environment):
+    """An environment whose templates are compiled for one language: their `_("text")` become
+    constants, which Jinja then joins with the text around them. A page holds dozens of them, and
+    each cost a call at every render."""
+
+    language: str
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        return tree if _binds_underscore(tree) else _Translate(self.language).visit(tree)
+
+
+class _TemplateEngine(JinjaTemplateEngine):
+    """Litestar's Jinja engine over one environment per language, taking the current language's."""
+
+    def __init__(self, environments: dict[str, Environment]) -> None:
+        self.environments = environments
+        super().__init__(engine_instance=environments[i18n.DEFAULT_LOCALE])
+
+    def _environment(self) -> Environment:
+        return self.environments.get(i18n.current_locale(), self.engine)
+
+    def get_template(self, template_name: str) -> JinjaTemplate:
+        try:
+            return self._environment().get_template(name=template_name)
+        except TemplateNotFound as exc:
+            raise TemplateNotFoundException(template_name=template_name) from exc
+
+    def register_template_callable(self, key: str, template_callable: Callable) -> None:
+        for environment in self.environments.values():
+            environment.globals[key] = pass_context(template_callable)
+
+    def render_string(self, template_string: str, context: Mapping[str, Any]) -> str:
+        return self._environment().from_string(template_string).render(context)
+
+
+def build_environment(language: str | None = None) -> Environment:
+    """The templates' environment; with a language, one whose `_("text")` are translated as the
+    templates are compiled (tests/web/test_templating.py renders pages both ways)."""
+    env = (Environment if language is None else _LanguageEnvironment)(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=False),
         extensions=["jinja2.ext.i18n"],
@@ -82,7 +190,10 @@ def build_environment() -> Environment:
         # not re-checked on disk for every page
         auto_reload=settings().dev_mode,
     )
+    if language is not None:
+        env.language = language
     env.code_generator_class = _CodeGenerator
+    env.context_class = _Context
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=i18n.gettext_plain,
         ngettext=lambda s, p, n: i18n.translations(i18n.current_locale()).ngettext(s, p, n),
@@ -107,7 +218,7 @@ def build_environment() -> Environment:
 
 
 def template_engine() -> JinjaTemplateEngine:
-    return JinjaTemplateEngine.from_environment(build_environment())
+    return _TemplateEngine({language: build_environment(language) for language in LOCALES})
 
 
 def base_context(request: Request) -> dict[str, Any]:
