@@ -2,9 +2,10 @@
 and evidence, and the penalty ledger with its exports."""
 from __future__ import annotations
 
+import collections
+import functools
 import json
 from datetime import datetime, timezone
-from types import SimpleNamespace
 from urllib.parse import quote
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -55,6 +56,13 @@ def time_left(d, tz: str, holidays: set, now: datetime | None = None) -> tuple[s
         ("warn" if days <= 1 else "ok")
 
 
+@functools.cache
+def _row_class(columns: tuple[str, ...]) -> type:
+    """The list's row: its columns and time_left, as attributes (a named tuple is made from the
+    record's values in one step, where a namespace took a dict of them first)."""
+    return collections.namedtuple("DeviationRow", (*columns, "time_left"))
+
+
 async def _holidays(relationship: Relationship) -> set:
     """The holiday calendar of the version in force today (only that field of its content)."""
     row = await db.raw_one(
@@ -75,9 +83,10 @@ async def deviations_tab(request: Request, actor: Actor, relationship_id: UUID) 
     running = [item for item in items if item["status"] not in workflow.FINAL and item["due_at"] is not None]
     holidays = await _holidays(view.relationship) if running else set()
     # attributes, not keys: the template's d.number then finds its value at the first attempt
-    tz, names = view.relationship.time_zone, list(items[0].keys()) if items else []
-    items = [SimpleNamespace(**dict(zip(names, item.values())), time_left=time_left(item, tz, holidays))
-             for item in items]
+    tz = view.relationship.time_zone
+    if items:
+        row = _row_class(tuple(items[0].keys()))
+        items = [row._make((*item, time_left(item, tz, holidays))) for item in items]
     return page(request, "deviations/list.html", view=view, tab="deviations", orgs=view.orgs,
                 items=items, next_cursor=next_cursor, filters=filters,
                 next_query=filters.query() | {"cursor": next_cursor or ""}, first_page=not request.query_params.get("cursor"),
