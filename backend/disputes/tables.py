@@ -24,7 +24,7 @@ class Deviation(Table, tablename="deviation"):
     # the figures a penalty is computed from
     value = Numeric(digits=(14, 2), null=True, default=None)  # line value, or the period's invoiced value
     days_late = Integer(null=True, default=None)
-    shortfall_points = Numeric(digits=(9, 4), null=True, default=None)
+    shortfall_points = Numeric(digits=(20, 10), null=True, default=None)
     # the workflow (DESIGN.md section 4)
     status = Varchar(length=24)
     level = Integer(default=0)  # escalation level while escalated

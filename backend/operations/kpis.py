@@ -24,6 +24,9 @@ PERIOD_KINDS = ("month", "quarter", "year")
 PERCENT = {"on_time_delivery", "in_full", "otif", "unit_fill_rate", "order_fill_rate", "perfect_order",
            "invoice_accuracy", "payment_on_time", "forecast_accuracy"}
 CONFIRMED = ("accepted", "upheld", "settled", "arbitrated")
+# the final states of an outcome both sides agreed (or an arbitrator decided), which may carry an
+# agreed reason to leave the order line out of the KPIs (deviation.kpi_exclusion)
+EXCLUDING = "('upheld', 'settled', 'waived', 'arbitrated')"
 
 # How each (relationship, month) is judged: $1..$7 are parallel arrays, one entry per pair.
 TERMS = """
@@ -49,7 +52,7 @@ WITH {TERMS}, lines AS (
   WHERE l.relationship = ANY($8::uuid[]) AND l.promised_date >= $9::date AND l.promised_date < $10::date
     AND NOT EXISTS (SELECT 1 FROM deviation x WHERE x.relationship = l.relationship AND x.subject_kind = 'order_line'
                     AND x.subject_ref = l.external_id AND x.kpi_exclusion <> ''
-                    AND x.status IN ('settled', 'waived', 'arbitrated'))
+                    AND x.status IN {EXCLUDING})
 ), running AS (  -- each delivery with the quantity accepted up to and including it
   SELECT l.*, d.delivered_at, d.qty_delivered, d.qty_rejected,
          sum(d.qty_delivered - d.qty_rejected) OVER (PARTITION BY l.id ORDER BY d.delivered_at, d.id) AS accepted_so_far
@@ -184,6 +187,24 @@ def tolerances_of(content: dict) -> Tolerances:
             return Tolerances(int(row.get("early_tolerance_days") or 0), int(row.get("late_tolerance_days") or 0),
                               Decimal(str(row.get("quantity_tolerance_pct") or 0)) / 100)
     return Tolerances()
+
+
+# value = numerator / denominator × scale
+SCALES = dict.fromkeys(PERCENT - {"forecast_accuracy"}, Decimal(100)) | {
+    "average_lead_time_days": Decimal(1), "rejection_ppm": Decimal(1_000_000)}
+
+
+def exact_value(metric: str, numerator, denominator, stored: Decimal | None) -> Decimal | None:
+    """A KPI's value from its exact numerator and denominator, as values_from() computes it; the
+    stored value has four decimals, and a percentage shown with two from it would be rounded twice
+    (50/101 = 49.504950…: stored 49.5050, shown 49.51 instead of 49.50). The median response time
+    has no ratio: its stored value is the value."""
+    if stored is None or not denominator:
+        return stored
+    if metric == "forecast_accuracy":
+        return max(Decimal(0), 1 - Decimal(numerator) / Decimal(denominator)) * 100
+    scale = SCALES.get(metric)
+    return stored if scale is None else Decimal(numerator) / Decimal(denominator) * scale
 
 
 def _ratio(numerator, denominator, scale: Decimal = Decimal(100)) -> Decimal | None:

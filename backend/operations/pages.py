@@ -150,19 +150,20 @@ async def tiles_for(rel, party: str, month: date, today: date):
                       for value in (kpi["metric"], kind, first, last))) if rows else ():
         frozen[r["i"] - 1] = r["at"]
         if r["period_start"] is not None:
-            values[r["i"] - 1][r["period_start"]] = r
+            # shown, judged and weighed from the exact counts, not the stored value's four decimals
+            values[r["i"] - 1][r["period_start"]] = kpis.exact_value(
+                rows[r["i"] - 1]["metric"], r["numerator"], r["denominator"], r["value"]), r
     tiles = []
     for i, (kpi, (kind, _first, start)) in enumerate(zip(rows, periods, strict=True)):
-        current = values[i].get(start)
+        value, current = values[i].get(start, (None, None))
         lower = KPI_LIBRARY[kpi["metric"]][1]
-        value = current["value"] if current else None
         tiles.append(Tile(
             kpi=kpi, label=KPI_LABELS[kpi["metric"]], kind=kind, start=start, value=value,
             numerator=current["numerator"] if current else None,
             denominator=current["denominator"] if current else None,
             status=status_of(value, Decimal(str(kpi["target"])), Decimal(str(kpi["warning"])), lower),
-            trend=[(p, values[i][p]["value"] if p in values[i] else None) for p in (_back(kind, start, k)
-                                                                                  for k in range(11, -1, -1))],
+            trend=[(p, values[i][p][0] if p in values[i] else None) for p in (_back(kind, start, k)
+                                                                             for k in range(11, -1, -1))],
             lower_is_better=lower, frozen_at=frozen.get(i)))
     return (version["number"] if version else None), tiles
 
@@ -203,7 +204,9 @@ async def export_scorecard(request: Request, actor: Actor, relationship_id: UUID
     if fmt not in ("csv", "xlsx"):
         raise not_found()
     _version, tiles = await tiles_for(rel, party, month, today)
-    rows = [[t.kpi["metric"], party, t.kind, t.start.isoformat(), t.value, t.numerator, t.denominator,
+    # the value with the four decimals it is stored with (the tile's is exact)
+    rows = [[t.kpi["metric"], party, t.kind, t.start.isoformat(), None if t.value is None else _half_up(t.value, 4),
+             t.numerator, t.denominator,
              Decimal(str(t.kpi["target"])), Decimal(str(t.kpi["warning"])), t.status,
              Decimal(str(t.kpi.get("weight") or 0))] for t in tiles]
     score = composite(tiles)
@@ -236,7 +239,7 @@ async def explain(request: Request, actor: Actor, relationship_id: UUID) -> Temp
         "SELECT l.external_id, d.kpi_exclusion, d.id AS deviation_id, d.number FROM deviation d"
         " JOIN order_line l ON l.relationship = d.relationship AND l.external_id = d.subject_ref"
         " WHERE d.relationship = $1 AND d.subject_kind = 'order_line' AND d.kpi_exclusion <> ''"
-        " AND d.status IN ('settled', 'waived', 'arbitrated') AND l.promised_date >= $2 AND l.promised_date < $3"
+        f" AND d.status IN {kpis.EXCLUDING} AND l.promised_date >= $2 AND l.promised_date < $3"
         " ORDER BY l.external_id", rel.id, start, end)]
     return page(request, "operations/explain.html", excluded=excluded, view=view, tab="scorecard", orgs=view.orgs,
                 metric=metric, label=KPI_LABELS[metric], kind=kind, start=start, end=end, lines=lines[:50],

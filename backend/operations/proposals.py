@@ -4,7 +4,7 @@ Each is proposed once (its source key), however often the data is recomputed."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -12,8 +12,12 @@ from backend import db
 from backend.agreements.actions import content_of, in_force_on
 from backend.agreements.sections import KPI_LIBRARY
 from backend.disputes.actions import do_log
+from backend.disputes.compute import CENT, cents
 from backend.operations import kpis
 from backend.relationships.tables import Relationship
+
+
+POINTS = Decimal("1e-10")  # a shortfall's precision (deviation.shortfall_points)
 
 
 async def propose_for(relationship_id: UUID, months: list[date], now: datetime | None = None) -> int:
@@ -42,7 +46,7 @@ async def _deliveries(relationship, start, end, tolerances, today, now) -> int:
         after = lines[-1]["external_id"]
         for line in lines:
             due = line["promised_date"] + timedelta(days=tolerances.late_days)
-            value = (Decimal(line["ordered"]) * Decimal(line["unit_price"])).quantize(Decimal("0.01")) \
+            value = cents(Decimal(line["ordered"]) * Decimal(line["unit_price"])) \
                 if line.get("unit_price") is not None else None
             judged = line["judged_on"]
             if judged is not None and judged > due:
@@ -77,7 +81,9 @@ async def _shortfalls(relationship, months, today, now) -> int:
             _start, end = kpis.period_range(kind, start)
             if end > today:
                 continue  # the period is not over
-            version = await in_force_on(relationship.id, end - timedelta(days=1))
+            # the version the period's KPIs are measured against (kpis.recompute's terms)
+            version = await in_force_on(relationship.id, start) or await in_force_on(relationship.id,
+                                                                                     end - timedelta(days=1))
             if version is None:
                 continue
             content = content_of(version)
@@ -90,11 +96,13 @@ async def _shortfalls(relationship, months, today, now) -> int:
                 if rule is None:
                     continue
                 row = await db.raw_one(
-                    "SELECT value FROM kpi_value WHERE relationship = $1 AND metric = $2 AND period_kind = $3"
-                    " AND period_start = $4", relationship.id, kpi["metric"], kind, start)
+                    "SELECT value, numerator, denominator FROM kpi_value WHERE relationship = $1 AND metric = $2"
+                    " AND period_kind = $3 AND period_start = $4", relationship.id, kpi["metric"], kind, start)
                 if row is None or row["value"] is None:
                     continue
-                target, value = Decimal(str(kpi["target"])), row["value"]
+                # the shortfall from the exact counts, not from the value's four stored decimals
+                target = Decimal(str(kpi["target"]))
+                value = kpis.exact_value(kpi["metric"], row["numerator"], row["denominator"], row["value"])
                 lower = KPI_LIBRARY[kpi["metric"]][1]
                 shortfall = (value - target) if lower else (target - value)
                 if shortfall <= 0:
@@ -109,8 +117,8 @@ async def _shortfalls(relationship, months, today, now) -> int:
                                               "type": "kpi_shortfall", "occurred_at": last.strftime("%Y-%m-%dT%H:%M"),
                                               "subject_kind": "kpi", "subject_ref": kpi["id"], "severity": "medium",
                                               "value": str(invoiced["total"]),
-                                              "shortfall_points": str(shortfall.quantize(Decimal("0.01"))),
+                                              "shortfall_points": str(shortfall.quantize(POINTS, ROUND_HALF_UP)),
                                               "description": f"{kpi['metric']} {kind} from {start.isoformat()}: "
-                                                             f"{value.quantize(Decimal('0.01'))} against a target of "
-                                                             f"{target}."}) is not None else 0
+                                                             f"{value.quantize(CENT, ROUND_HALF_UP)} against a"
+                                                             f" target of {target}."}) is not None else 0
     return made

@@ -43,9 +43,10 @@ async def test_late_short_and_kpi_shortfalls_are_proposed_once(app, demo, owner,
                              " FROM deviation ORDER BY type, subject_ref")
     got = [(r["type"], r["subject_ref"], r["status"], r["value"], r["days_late"], r["shortfall_points"])
            for r in rows]
-    # OTIF of October: 1 of 3 lines (PO-1/3) → 33.33 %, 62.67 points below 96
+    # OTIF of October: 1 of 3 lines (PO-1/3) → 33.333… %, 62.666… points below 96 (from the exact
+    # counts, to ten decimals: the stored value's 33.3333 would give 62.6667)
     assert got == [
-        ("kpi_shortfall", "k1", "proposed", Decimal("48000.00"), None, Decimal("62.6700")),
+        ("kpi_shortfall", "k1", "proposed", Decimal("48000.00"), None, Decimal("62.6666666667")),
         ("late_delivery", "PO-1/1", "proposed", Decimal("500.00"), 3, None),
         ("short_delivery", "PO-1/2", "proposed", Decimal("500.00"), None, None)]
     assert {r["waiting_for"] for r in rows} == {"client"}
@@ -54,5 +55,5 @@ async def test_late_short_and_kpi_shortfalls_are_proposed_once(app, demo, owner,
     confirmed = await ana.request("POST", f"/api/v1/deviations/{shortfall}/actions",
                                   json={"action": "confirm", "version": 1})
     assert confirmed.status_code == 200
-    # 62.67 points × 1 % × 48,000.00 = 30,081.60, capped at 5 % of the period value: 2,400.00
+    # 62.666… points × 1 % × 48,000.00 = 30,080.00, capped at 5 % of the period value: 2,400.00
     assert confirmed.json()["penalty"]["computed"] == "2400.00"

@@ -1,0 +1,148 @@
+"""KPI and penalty figures where an earlier version rounded too soon or judged by another rule
+(found in review, each computed here by hand): a line left out by an outcome both sides agreed at
+escalation, a service credit from the exact shortfall and against the scorecard's target, a line
+value rounded half-up, a percentage shown from its exact counts."""
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from backend import db
+from backend.operations import kpis
+from backend.operations.ingest import recompute_dirty
+from tests.disputes.conftest import agreement, sign  # noqa: F401 (a fixture)
+
+ANA, BRAM = "ana@lacteos.example", "bram@envases.example"
+NOV = date(2026, 11, 1)
+OTIF = {"id": "k1", "metric": "otif", "measured_party": "supplier", "target": "96", "warning": "93",
+        "period": "month", "weight": "100", "early_tolerance_days": 0, "late_tolerance_days": 0}
+SERVICE_CREDIT = {"id": "p-sc", "trigger": "kpi_shortfall", "kpi_metric": "otif", "formula": "kpi_service_credit",
+                  "amount": None, "rate_pct": "0.1", "cap_pct": None, "grace_count": None, "minimum_amount": None}
+LATE = {"id": "p-late", "trigger": "late_delivery", "kpi_metric": None, "formula": "percent_per_day_late",
+        "amount": None, "rate_pct": "10", "cap_pct": None, "grace_count": None, "minimum_amount": None}
+
+
+async def post(who, rel, path, body):
+    response = await who.request("POST", f"/api/v1/relationships/{rel}/{path}", json=body)
+    assert response.status_code == 200, response.text
+
+
+async def act(who, deviation, action, version, **extra):
+    response = await who.request("POST", f"/api/v1/deviations/{deviation}/actions",
+                                 json={"action": action, "version": version} | extra)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def recompute(demo, rel, months, now):
+    async with db.tenant_transaction(demo["orgs"]["Lácteos del Valle"]):
+        await kpis.recompute(rel, months, now)
+
+
+async def month_values(owner, rel, start="2026-11-01"):
+    rows = await owner.fetch("SELECT metric, value, numerator, denominator FROM kpi_value WHERE relationship = $1"
+                             " AND period_kind = 'month' AND period_start = $2::text::date", rel, start)
+    return {r["metric"]: r for r in rows}
+
+
+async def two_lines(ana, rel):
+    """L1 on time; L2 four days late."""
+    await post(ana, rel, "orders", {"orders": [{"external_id": "PO-1", "ordered_at": "2026-11-01T08:00:00Z", "lines": [
+        {"external_id": "L1", "item_code": "CUP", "qty_ordered": "10", "promised_date": "2026-11-10"},
+        {"external_id": "L2", "item_code": "CUP", "qty_ordered": "10", "promised_date": "2026-11-10"}]}]})
+    await post(ana, rel, "deliveries", {"deliveries": [
+        {"external_id": "D1", "line_external_id": "L1", "delivered_at": "2026-11-10T09:00:00Z", "qty_delivered": "10"},
+        {"external_id": "D2", "line_external_id": "L2", "delivered_at": "2026-11-14T09:00:00Z", "qty_delivered": "10"}]})
+
+
+async def test_a_line_left_out_by_an_upheld_outcome_both_sides_agreed_leaves_both_terms(
+        app, demo, owner, browser, agreement):  # noqa: F811
+    rel = agreement["relationship"]
+    ana, bram = await browser(ANA), await browser(BRAM)
+    await two_lines(ana, rel)
+    logged = await ana.request("POST", f"/api/v1/relationships/{rel}/deviations", json={
+        "type": "other", "occurred_at": "2026-11-14T10:00:00", "description": "Late.",
+        "subject_kind": "order_line", "subject_ref": "L2"})
+    assert logged.status_code in (200, 201), logged.text
+    deviation = logged.json()["id"]
+    await act(bram, deviation, "contest", 1, note="Gate closed.")
+    await act(ana, deviation, "uphold", 2)
+    await act(bram, deviation, "propose_outcome", 3, outcome="upheld",
+              exclusion_reason="The dock was closed: the delay was the client's.")
+    await act(ana, deviation, "confirm_outcome", 4)
+    assert await owner.fetchval("SELECT status FROM deviation WHERE id = $1::text::uuid", deviation) == "upheld"
+    await recompute(demo, rel, [NOV], datetime(2026, 12, 2, tzinfo=timezone.utc))
+    otif = (await month_values(owner, rel))["otif"]
+    assert (otif["numerator"], otif["denominator"]) == (1, 1)  # L2 left both terms
+    explained = await ana.get(f"/relationships/{rel}/scorecard/explain?metric=otif&kind=month&start=2026-11-01")
+    assert "The dock was closed" in explained.text
+
+
+async def test_a_service_credit_is_computed_from_the_exact_shortfall(app, demo, owner, browser):
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    await sign(owner, rel, {"kpis": [OTIF], "penalty_rules": [SERVICE_CREDIT]})
+    ana = await browser(ANA)
+    await post(ana, rel, "orders", {"orders": [{"external_id": "PO-1", "ordered_at": "2026-11-01T08:00:00Z", "lines": [
+        {"external_id": f"L{i}", "item_code": "CUP", "qty_ordered": "10", "promised_date": "2026-11-10"}
+        for i in range(1, 8)]}]})
+    await post(ana, rel, "deliveries", {"deliveries": [  # six of seven on time, L7 never delivered
+        {"external_id": f"D{i}", "line_external_id": f"L{i}", "delivered_at": "2026-11-10T09:00:00Z",
+         "qty_delivered": "10"} for i in range(1, 7)]})
+    await post(ana, rel, "invoices", {"invoices": [
+        {"external_id": "I1", "amount": "1000000.00", "issued_on": "2026-11-20", "due_date": "2026-12-20"}]})
+    async with db.tenant_transaction(demo["orgs"]["Lácteos del Valle"]):
+        await recompute_dirty(rel, datetime(2026, 12, 5, 9, 0, tzinfo=timezone.utc))
+    deviation = await owner.fetchrow("SELECT id, shortfall_points FROM deviation WHERE type = 'kpi_shortfall'")
+    assert deviation["shortfall_points"] == Decimal("10.2857142857")  # 96 − 600/7
+    confirmed = await act(ana, deviation["id"], "confirm", 1)
+    # 10.285714… points × 0.1 % × 1,000,000.00 = 10,285.714… → 10,285.71 (from 10.29 points: 10,290.00)
+    assert confirmed["penalty"]["computed"] == "10285.71"
+
+
+async def test_a_service_credit_uses_the_target_the_scorecard_judges_by(app, demo, owner, browser):
+    """Version 1 (target 96) is in force on 1 November, version 2 (target 80) from 15 November: the
+    scorecard judges November by version 1, and so does the credit."""
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    await sign(owner, rel, {"kpis": [OTIF], "penalty_rules": [SERVICE_CREDIT]}, number=1, effective="2026-01-01")
+    await sign(owner, rel, {"kpis": [OTIF | {"target": "80", "warning": "70"}], "penalty_rules": [SERVICE_CREDIT]},
+               number=2, effective="2026-11-15")
+    ana = await browser(ANA)
+    await two_lines(ana, rel)  # OTIF 50 %
+    async with db.tenant_transaction(demo["orgs"]["Lácteos del Valle"]):
+        await recompute_dirty(rel, datetime(2026, 12, 5, 9, 0, tzinfo=timezone.utc))
+    export = await ana.get(f"/relationships/{rel}/scorecard/export?period=2026-11&format=csv")
+    assert "otif,supplier,month,2026-11-01,50.0000,1.0000,2.0000,96,93,red" in export.text, export.text
+    assert await owner.fetchval("SELECT shortfall_points FROM deviation WHERE type = 'kpi_shortfall'") == 46
+
+
+async def test_a_line_value_is_rounded_half_up(app, demo, owner, browser):
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    await sign(owner, rel, {"kpis": [OTIF], "penalty_rules": [LATE]})
+    ana = await browser(ANA)
+    await post(ana, rel, "orders", {"orders": [{"external_id": "PO-1", "ordered_at": "2026-11-01T08:00:00Z", "lines": [
+        {"external_id": "L1", "item_code": "CUP", "qty_ordered": "3", "unit_price": "4.175",
+         "promised_date": "2026-11-10"}]}]})
+    await post(ana, rel, "deliveries", {"deliveries": [
+        {"external_id": "D1", "line_external_id": "L1", "delivered_at": "2026-11-20T09:00:00Z", "qty_delivered": "3"}]})
+    async with db.tenant_transaction(demo["orgs"]["Lácteos del Valle"]):
+        await recompute_dirty(rel, datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc))
+    deviation = await owner.fetchrow("SELECT id, value, days_late FROM deviation WHERE type = 'late_delivery'")
+    # 3 × 4.175 = 12.525 → 12.53 (half to even gave 12.52); 10 days × 10 % × 12.53 = 12.53
+    assert (deviation["value"], deviation["days_late"]) == (Decimal("12.53"), 10)
+    assert (await act(ana, deviation["id"], "confirm", 1))["penalty"]["computed"] == "12.53"
+
+
+async def test_a_percentage_is_shown_from_its_exact_counts(app, demo, owner, browser):
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    await sign(owner, rel, {"kpis": [OTIF]})
+    ana = await browser(ANA)
+    await post(ana, rel, "orders", {"orders": [{"external_id": "PO-1", "ordered_at": "2026-11-01T08:00:00Z", "lines": [
+        {"external_id": f"L{i:03}", "item_code": "CUP", "qty_ordered": "1", "promised_date": "2026-11-10"}
+        for i in range(101)]}]})
+    await post(ana, rel, "deliveries", {"deliveries": [
+        {"external_id": f"D{i:03}", "line_external_id": f"L{i:03}", "delivered_at": "2026-11-10T09:00:00Z",
+         "qty_delivered": "1"} for i in range(50)]})
+    await recompute(demo, rel, [NOV], datetime(2026, 12, 2, tzinfo=timezone.utc))
+    assert (await month_values(owner, rel))["otif"]["value"] == Decimal("49.5050")  # stored with four decimals
+    page = await ana.get(f"/relationships/{rel}/scorecard?period=2026-11")
+    tile = page.text.split('id="kpi-otif"')[1].split("</article>")[0]
+    # 50 / 101 = 49.50495…% → 49.50 %, in the tile and in the chart's point (from 49.5050: 49.51)
+    assert tile.count("49.50 %") == 2 and "49.51" not in tile, tile
