@@ -7,9 +7,12 @@ refused sign-in creates nothing.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -189,15 +192,40 @@ async def connection_for_email(email: str) -> UUID | None:
     return row["id"] if row else None
 
 
-async def begin(redis: Redis, connection: dict[str, Any], *, next_path: str, login_hint: str | None) -> str:
-    """Store what the callback must check and return the IdP's authorization URL."""
+BROWSER_COOKIE = "pacto_sso"
+
+
+def browser_binding(cookie: str | None) -> str:
+    """The random value that ties sign-ins to the browser that starts them (kept in the
+    BROWSER_COOKIE cookie): the one it already holds, else a new one."""
+    if cookie and 40 <= len(cookie) <= 64 and re.fullmatch(r"[A-Za-z0-9_-]+", cookie):
+        return cookie
+    return secrets.token_urlsafe(32)
+
+
+def _digest(binding: str) -> str:
+    return hashlib.sha256(binding.encode()).hexdigest()
+
+
+async def begin(redis: Redis, connection: dict[str, Any], *, next_path: str, login_hint: str | None,
+                binding: str) -> str:
+    """Store what the callback must check, with the digest of the browser's binding, and return
+    the IdP's authorization URL."""
     provider = await oidc.discover(connection["issuer"])
     request = oidc.authorization_request(provider, client_id=connection["client_id"], redirect_uri=redirect_uri(),
                                          login_hint=login_hint)
     await redis.set(f"sso:state:{request.state}", json.dumps({
         "connection": connection["id"], "nonce": request.nonce, "verifier": request.code_verifier,
-        "next": next_path}), ex=STATE_TTL)
+        "next": next_path, "browser": _digest(binding)}), ex=STATE_TTL)
     return request.url
+
+
+def check_browser(stored: dict[str, Any], cookie: str | None) -> None:
+    """The answer comes back to the browser that started the sign-in. Otherwise someone could
+    start a sign-in with their own account, keep the IdP's answer and have another person open it,
+    who would then work in their account (login CSRF)."""
+    if not cookie or not hmac.compare_digest(_digest(cookie), stored.get("browser") or ""):
+        raise SsoFailure("other_browser", "the sign-in answer reached a browser that did not start the sign-in")
 
 
 @dataclass

@@ -124,12 +124,17 @@ async def start(request: Request, connection_id: UUID, next: str | None = None,
     connection = await actions.connection_settings(connection_id)
     if connection is None:
         raise not_found()
+    binding = actions.browser_binding(request.cookies.get(actions.BROWSER_COOKIE))
     try:
         url = await actions.begin(request.app.state.redis, connection, next_path=safe_next(next),
-                                  login_hint=login_hint)
+                                  login_hint=login_hint, binding=binding)
     except SsoFailure as failure:
         return await _failed(request, connection, failure)
-    return leave_for(request, url, _("Taking you to your company's sign-in page…"))
+    response = leave_for(request, url, _("Taking you to your company's sign-in page…"))
+    # sent back on the IdP's redirect to the callback (a top-level GET: SameSite=Lax lets it through)
+    response.set_cookie(actions.BROWSER_COOKIE, binding, max_age=actions.STATE_TTL, path="/sso/",
+                        secure=settings().session_cookie_secure, httponly=True, samesite="lax")
+    return response
 
 
 def leave_for(request: Request, url: str, title: str) -> Template:
@@ -152,6 +157,7 @@ async def callback(request: Request) -> Response:
             connection = await actions.connection_settings(UUID(replayed)) if replayed else None
             raise
         connection = await actions.connection_settings(UUID(stored["connection"]))
+        actions.check_browser(stored, request.cookies.get(actions.BROWSER_COOKIE))
         if connection is None:
             raise SsoFailure("connection_disabled", "the connection was disabled or removed")
         iss = params.get("iss")  # RFC 9207: the IdP names itself in its answer
@@ -166,6 +172,9 @@ async def callback(request: Request) -> Response:
                                     max_age=settings().session_max_age,
                                     extra={"sso_connection": str(signed_in.connection_id),
                                            "id_token": signed_in.id_token})
+    old = request.scope["pacto"].session  # whoever was signed in on this browser before
+    if old:
+        await sessions.destroy(redis, old)
     from backend.auth.pages import _session_cookie
 
     return _session_cookie(Redirect(path=signed_in.next_path), session.token)
@@ -181,6 +190,8 @@ async def _failed(request: Request, connection: dict | None, failure: SsoFailure
         "user_disabled": _("Your Pacto account is disabled. Ask your organization's administrator."),
         "email_in_use": _("Another Pacto account already uses your e-mail address. Ask your administrator to link it."),
         "expired_token": _("The sign-in took too long or your clock is off. Please try again."),
+        "other_browser": _("This sign-in was started in another browser, or its cookie has expired. Start again "
+                           "from the sign-in page in this browser."),
     }
     message = messages.get(failure.reason, _("The answer from the identity provider could not be trusted, so "
                                              "you were not signed in."))

@@ -318,3 +318,29 @@ async def test_an_answer_naming_another_issuer_is_refused(connections, demo, bro
     assert refused.status_code == 400
     assert await failures(owner) == [(demo["orgs"]["Envases Norte"], "wrong_issuer")]
     assert await owner.fetchval("SELECT count(*) FROM app_user WHERE email LIKE 'nora%'") == 0
+
+
+async def test_an_answer_opened_in_another_browser_is_refused(connections, demo, browser, owner):
+    """Login CSRF: someone starts a sign-in with their own account, keeps the IdP's answer and has
+    another person open it. That browser did not start the sign-in: refused, and its user stays."""
+    attacker = await browser()
+    answer = await alogin_at_idp(await go_to_idp(attacker, "nora@envases.example"), "nora@envases.example")
+    victim = await browser("ana@lacteos.example")
+    refused = await victim.get(local(answer))
+    assert refused.status_code == 400 and "started in another browser" in refused.text
+    assert "pacto_session" not in refused.headers.get("set-cookie", "")
+    page = await victim.get("/")
+    assert page.status_code == 200 and "Ana" in page.text and "Nora" not in page.text
+    assert await owner.fetchval("SELECT count(*) FROM app_user WHERE email = 'nora@envases.example'") == 0
+    assert await failures(owner) == [(demo["orgs"]["Envases Norte"], "other_browser")]
+
+
+async def test_signing_in_ends_the_session_the_browser_had(connections, browser):
+    b = await browser("ana@lacteos.example")
+    before = b.client.cookies.get("pacto_session")
+    anas = await browser()  # another client holding Ana's session cookie
+    anas.client.cookies.set("pacto_session", before)
+    assert (await anas.get("/")).status_code == 200
+    assert (await sso_sign_in(b, "nora@envases.example", "nora@envases.example")).status_code == 302
+    assert b.client.cookies.get("pacto_session") not in (None, before)
+    assert (await anas.get("/")).status_code == 302  # Ana's session is over
