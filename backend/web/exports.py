@@ -8,6 +8,16 @@ from collections.abc import Sequence
 from litestar import Response
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# text a spreadsheet would run as a formula when the file is opened (CSV injection)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    """A cell's value; text that a spreadsheet would read as a formula keeps a leading apostrophe,
+    which shows it as the text it is. Numbers (Decimal, int) and dates are written as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def table_response(filename: str, columns: Sequence[str], rows: Sequence[Sequence], fmt: str, *, sheet: str,
@@ -18,7 +28,7 @@ def table_response(filename: str, columns: Sequence[str], rows: Sequence[Sequenc
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(columns)
-        writer.writerows([["" if v is None else str(v) for v in row] for row in rows])
+        writer.writerows([["" if v is None else str(_cell(v)) for v in row] for row in rows])
         return Response(content=out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
     from openpyxl import Workbook
 
@@ -27,7 +37,7 @@ def table_response(filename: str, columns: Sequence[str], rows: Sequence[Sequenc
     table.title = sheet
     table.append(list(columns))
     for row in rows:
-        table.append(list(row))
+        table.append([_cell(v) for v in row])
     for cell in table[1]:
         cell.font = cell.font.copy(bold=True)
     for index, name in enumerate(columns, start=1):
