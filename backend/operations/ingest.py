@@ -150,17 +150,35 @@ def _unique(values: list[str], name: str, errors: list[dict], offset: int = 1) -
         seen.setdefault(value, index)
 
 
+def _sent_by_other() -> str:
+    return _("The other organization of this relationship sent this row; only it can change it.")
+
+
+async def _check_owner(table: str, rel: UUID, org: UUID, externals: list[str], numbers: list[int],
+                       errors: list[dict]) -> None:
+    """A row already stored by the other organization is refused, naming the row (`numbers[i]` is
+    the number of the row holding `externals[i]`); a row that no organization has sent keeps
+    no owner until someone sends it."""
+    taken = {r["external_id"] for r in await db.raw_planned(
+        f"SELECT external_id FROM {table} WHERE relationship = $1 AND external_id = ANY($2)"  # noqa: S608 (ours)
+        " AND source_org <> $3", rel, externals, org)}
+    for external, number in zip(externals, numbers, strict=True):
+        if external in taken and len(errors) < MAX_ERRORS:
+            errors.append({"row": number, "field": "external_id", "message": _sent_by_other()})
+
+
 async def ingest_orders(*, actor: Actor, view: RelationshipView, orders: list[dict[str, Any]]) -> dict:
     """Orders with their lines. Rows are numbered by line (an order without lines is one row)."""
     _may_ingest(actor, view)
     tz = view.relationship.time_zone
     errors: list[dict] = []
-    order_rows, line_rows, number = [], [], 0
+    order_rows, line_rows, number, order_numbers, line_numbers = [], [], 0, [], []
     for order in orders:
         number += 1
         head = Reader(order, number, errors, tz)
         external, ordered_at = head.text("external_id"), head.moment("ordered_at")
         order_rows.append((external, ordered_at))
+        order_numbers.append(number)
         lines = order.get("lines") or []
         if not isinstance(lines, list) or not lines:
             head.fail("lines", _("An order needs at least one line."))
@@ -168,6 +186,7 @@ async def ingest_orders(*, actor: Actor, view: RelationshipView, orders: list[di
         for index, line in enumerate(lines):
             if index:
                 number += 1
+            line_numbers.append(number)
             r = Reader(line if isinstance(line, dict) else {}, number, errors, tz)
             line_rows.append((external, r.text("external_id"), r.text("item_code"), r.number("qty_ordered"),
                               r.number("unit_price", required=False, below=Decimal(10) ** 10, places=6),
@@ -175,31 +194,40 @@ async def ingest_orders(*, actor: Actor, view: RelationshipView, orders: list[di
     _check_size(line_rows)
     _unique([o[0] for o in order_rows], "external_id", errors)
     _unique([line[1] for line in line_rows], "external_id", errors)
+    rel, org, now = view.relationship.id, actor.org.id, datetime.now(timezone.utc)
+    if not errors:
+        await _check_owner("purchase_order", rel, org, [o[0] for o in order_rows], order_numbers, errors)
+        await _check_owner("order_line", rel, org, [line[1] for line in line_rows], line_numbers, errors)
     if errors:
         raise RowErrors(errors)
-    rel, now = view.relationship.id, datetime.now(timezone.utc)
     await db.raw(
-        "INSERT INTO purchase_order (relationship, external_id, ordered_at, updated_at)"
-        " SELECT $1, e, o, $4 FROM unnest($2::text[], $3::timestamptz[]) AS t(e, o)"
+        "INSERT INTO purchase_order (relationship, external_id, ordered_at, updated_at, source_org)"
+        " SELECT $1, e, o, $4, $5 FROM unnest($2::text[], $3::timestamptz[]) AS t(e, o)"
         " ON CONFLICT (relationship, external_id) DO UPDATE SET ordered_at = EXCLUDED.ordered_at,"
-        " updated_at = EXCLUDED.updated_at WHERE purchase_order.ordered_at IS DISTINCT FROM EXCLUDED.ordered_at",
-        rel, [o[0] for o in order_rows], [o[1] for o in order_rows], now)
+        " updated_at = EXCLUDED.updated_at, source_org = EXCLUDED.source_org"
+        " WHERE (purchase_order.ordered_at, purchase_order.source_org)"
+        " IS DISTINCT FROM (EXCLUDED.ordered_at, EXCLUDED.source_org)"
+        " AND coalesce(purchase_order.source_org, $5) = $5",  # (another's row: checked above, and here)
+        rel, [o[0] for o in order_rows], [o[1] for o in order_rows], now, org)
     previous = await db.raw_planned("SELECT promised_date FROM order_line WHERE relationship = $1"
                                     " AND external_id = ANY($2)", rel, [line[1] for line in line_rows])
     await db.raw_planned(
         "INSERT INTO order_line (relationship, purchase_order, external_id, item_code, qty_ordered, unit_price,"
-        " promised_date, location, updated_at)"
-        " SELECT $1, o.id, t.e, t.i, t.q, t.p, t.d, t.l, $9"
+        " promised_date, location, updated_at, source_org)"
+        " SELECT $1, o.id, t.e, t.i, t.q, t.p, t.d, t.l, $9, $10"
         " FROM unnest($2::text[], $3::text[], $4::text[], $5::numeric[], $6::numeric[], $7::date[], $8::text[])"
         "   AS t(oe, e, i, q, p, d, l)"
         " JOIN purchase_order o ON o.relationship = $1 AND o.external_id = t.oe"
         " ON CONFLICT (relationship, external_id) DO UPDATE SET purchase_order = EXCLUDED.purchase_order,"
         " item_code = EXCLUDED.item_code, qty_ordered = EXCLUDED.qty_ordered, unit_price = EXCLUDED.unit_price,"
-        " promised_date = EXCLUDED.promised_date, location = EXCLUDED.location, updated_at = EXCLUDED.updated_at"
+        " promised_date = EXCLUDED.promised_date, location = EXCLUDED.location, updated_at = EXCLUDED.updated_at,"
+        " source_org = EXCLUDED.source_org"
         " WHERE (order_line.purchase_order, order_line.item_code, order_line.qty_ordered, order_line.unit_price,"
-        " order_line.promised_date, order_line.location) IS DISTINCT FROM (EXCLUDED.purchase_order,"
-        " EXCLUDED.item_code, EXCLUDED.qty_ordered, EXCLUDED.unit_price, EXCLUDED.promised_date, EXCLUDED.location)",
-        rel, *[list(column) for column in zip(*line_rows)], now) if line_rows else None
+        " order_line.promised_date, order_line.location, order_line.source_org) IS DISTINCT FROM"
+        " (EXCLUDED.purchase_order, EXCLUDED.item_code, EXCLUDED.qty_ordered, EXCLUDED.unit_price,"
+        " EXCLUDED.promised_date, EXCLUDED.location, EXCLUDED.source_org)"
+        " AND coalesce(order_line.source_org, $10) = $10",
+        rel, *[list(column) for column in zip(*line_rows)], now, org) if line_rows else None
     months = _months([line[5] for line in line_rows] + [p["promised_date"] for p in previous])
     return await _finish(actor, view, "orders", len(line_rows), months)
 
@@ -275,7 +303,8 @@ async def ingest_deliveries(*, actor: Actor, view: RelationshipView, deliveries:
                     continue
                 if writing is not None:
                     promised.update(await writing)
-                writing = asyncio.ensure_future(_write_deliveries(rel, chunk, now, stored_before))
+                writing = asyncio.ensure_future(_write_deliveries(rel, actor.org.id, chunk, now, stored_before,
+                                                                  seen))
                 await asyncio.sleep(0)  # the INSERT leaves now, before the next chunk is read
             if writing is not None:
                 written, writing = writing, None
@@ -339,46 +368,52 @@ async def _take_turn(key: str, wait: str | None) -> None:
     await db.raw("SELECT set_config('lock_timeout', $1, true)", before)
 
 
-async def _write_deliveries(rel: UUID, chunk: Columns, now: datetime, stored_before: bool) -> set[date]:
+async def _write_deliveries(rel: UUID, org: UUID, chunk: Columns, now: datetime, stored_before: bool,
+                            numbers: dict[str, int]) -> set[date]:
     """Write one chunk: the deliveries not stored yet by a plain INSERT (an upsert's speculative
     insertion costs a sixth more), the ones stored before by an UPDATE where something changed.
     Returns the promised dates of the lines those were on before (a delivery sent again may have
     moved to another line, whose month changes too). Safe because ingestion of a relationship's
-    deliveries is serialized (ingest_deliveries holds a lock) and the unique index stands behind it."""
+    deliveries is serialized (ingest_deliveries holds a lock) and the unique index stands behind it.
+    A delivery the other organization sent is refused (RowErrors naming its row: `numbers`)."""
     if not chunk[0]:
         return set()
     if not stored_before:
-        await _insert_deliveries(rel, chunk, now)
+        await _insert_deliveries(rel, org, chunk, now)
         return set()
     stored = await db.raw_planned(
-        "SELECT d.external_id, l.promised_date FROM delivery d JOIN order_line l ON l.id = d.order_line"
+        "SELECT d.external_id, d.source_org, l.promised_date FROM delivery d JOIN order_line l ON l.id = d.order_line"
         " WHERE d.relationship = $1 AND d.external_id = ANY($2)", rel, chunk[0])
+    if taken := sorted(numbers[r["external_id"]] for r in stored if r["source_org"] not in (None, org)):
+        raise RowErrors([{"row": number, "field": "external_id", "message": _sent_by_other()}
+                         for number in taken[:MAX_ERRORS]])
     known = {r["external_id"] for r in stored}
     fresh = chunk
     if known:
         again = [i for i, external in enumerate(chunk[0]) if external in known]
         await db.raw_planned(
             "UPDATE delivery d SET order_line = t.l, delivered_at = t.d, qty_delivered = t.q::numeric,"
-            " qty_rejected = t.r::numeric, updated_at = $7"
+            " qty_rejected = t.r::numeric, updated_at = $7, source_org = $8"
             " FROM unnest($2::text[], $3::uuid[], $4::timestamptz[], $5::text[], $6::text[]) AS t(e, l, d, q, r)"
             " WHERE d.relationship = $1 AND d.external_id = t.e"
-            " AND (d.order_line, d.delivered_at, d.qty_delivered, d.qty_rejected)"
-            " IS DISTINCT FROM (t.l, t.d, t.q::numeric(16, 3), t.r::numeric(16, 3))",  # as stored: rounded
-            rel, *[[column[i] for i in again] for column in chunk], now)
+            " AND (d.order_line, d.delivered_at, d.qty_delivered, d.qty_rejected, d.source_org)"
+            " IS DISTINCT FROM (t.l, t.d, t.q::numeric(16, 3), t.r::numeric(16, 3), $8)"  # as stored: rounded
+            " AND coalesce(d.source_org, $8) = $8",
+            rel, *[[column[i] for i in again] for column in chunk], now, org)
         fresh = tuple([value for value, external in zip(column, chunk[0]) if external not in known]
                       for column in chunk)
     if fresh[0]:
-        await _insert_deliveries(rel, fresh, now)
+        await _insert_deliveries(rel, org, fresh, now)
     return {r["promised_date"] for r in stored}
 
 
-async def _insert_deliveries(rel: UUID, chunk: Columns, now: datetime) -> None:
+async def _insert_deliveries(rel: UUID, org: UUID, chunk: Columns, now: datetime) -> None:
     await db.raw(
         "INSERT INTO delivery (relationship, order_line, external_id, delivered_at, qty_delivered,"
-        " qty_rejected, updated_at)"
-        " SELECT $1, t.l, t.e, t.d, t.q::numeric, t.r::numeric, $7"
+        " qty_rejected, updated_at, source_org)"
+        " SELECT $1, t.l, t.e, t.d, t.q::numeric, t.r::numeric, $7, $8"
         " FROM unnest($2::text[], $3::uuid[], $4::timestamptz[], $5::text[], $6::text[])"
-        " AS t(e, l, d, q, r)", rel, *chunk, now)
+        " AS t(e, l, d, q, r)", rel, *chunk, now, org)
 
 
 async def ingest_invoices(*, actor: Actor, view: RelationshipView, invoices: list[dict[str, Any]]) -> dict:
@@ -390,23 +425,26 @@ async def ingest_invoices(*, actor: Actor, view: RelationshipView, invoices: lis
         rows.append((r.text("external_id"), r.number("amount", below=Decimal(10) ** 14, places=2),
                      r.day("issued_on"), r.day("due_date"), r.day("paid_on", required=False), r.flag("disputed")))
     _unique([row[0] for row in rows], "external_id", errors)
+    rel, org = view.relationship.id, actor.org.id
+    if not errors:
+        await _check_owner("invoice", rel, org, [row[0] for row in rows], list(range(1, len(rows) + 1)), errors)
     if errors:
         raise RowErrors(errors)
-    rel = view.relationship.id
     previous = await db.raw_planned("SELECT issued_on, due_date FROM invoice WHERE relationship = $1"
                                     " AND external_id = ANY($2)", rel, [row[0] for row in rows])
     if rows:
         await db.raw(
             "INSERT INTO invoice (relationship, external_id, amount, issued_on, due_date, paid_on, disputed,"
-            " updated_at) SELECT $1, t.*, $8 FROM unnest($2::text[], $3::numeric[], $4::date[],"
+            " updated_at, source_org) SELECT $1, t.*, $8, $9 FROM unnest($2::text[], $3::numeric[], $4::date[],"
             " $5::date[], $6::date[], $7::boolean[]) AS t"
             " ON CONFLICT (relationship, external_id) DO UPDATE SET amount = EXCLUDED.amount,"
             " issued_on = EXCLUDED.issued_on, due_date = EXCLUDED.due_date, paid_on = EXCLUDED.paid_on,"
-            " disputed = EXCLUDED.disputed, updated_at = EXCLUDED.updated_at"
-            " WHERE (invoice.amount, invoice.issued_on, invoice.due_date, invoice.paid_on, invoice.disputed)"
-            " IS DISTINCT FROM (EXCLUDED.amount, EXCLUDED.issued_on, EXCLUDED.due_date, EXCLUDED.paid_on,"
-            " EXCLUDED.disputed)",
-            rel, *[list(column) for column in zip(*rows)], datetime.now(timezone.utc))
+            " disputed = EXCLUDED.disputed, updated_at = EXCLUDED.updated_at, source_org = EXCLUDED.source_org"
+            " WHERE (invoice.amount, invoice.issued_on, invoice.due_date, invoice.paid_on, invoice.disputed,"
+            " invoice.source_org) IS DISTINCT FROM (EXCLUDED.amount, EXCLUDED.issued_on, EXCLUDED.due_date,"
+            " EXCLUDED.paid_on, EXCLUDED.disputed, EXCLUDED.source_org)"
+            " AND coalesce(invoice.source_org, $9) = $9",
+            rel, *[list(column) for column in zip(*rows)], datetime.now(timezone.utc), org)
     days = [r[2] for r in rows] + [r[3] for r in rows] + [p["issued_on"] for p in previous] + [
         p["due_date"] for p in previous]
     return await _finish(actor, view, "invoices", len(rows), _months(days))
@@ -426,18 +464,23 @@ async def ingest_forecasts(*, actor: Actor, view: RelationshipView, forecasts: l
             month = None
         rows.append((r.text("external_id"), r.text("item_code"), period, r.number("qty"), month))
     _unique([row[0] for row in rows], "external_id", errors)
+    rel, org = view.relationship.id, actor.org.id
+    if not errors:
+        await _check_owner("forecast", rel, org, [row[0] for row in rows], list(range(1, len(rows) + 1)), errors)
     if errors:
         raise RowErrors(errors)
     if rows:
         await db.raw(
-            "INSERT INTO forecast (relationship, external_id, item_code, period, qty, updated_at)"
-            " SELECT $1, t.*, $6 FROM unnest($2::text[], $3::text[], $4::text[], $5::numeric[]) AS t"
+            "INSERT INTO forecast (relationship, external_id, item_code, period, qty, updated_at, source_org)"
+            " SELECT $1, t.*, $6, $7 FROM unnest($2::text[], $3::text[], $4::text[], $5::numeric[]) AS t"
             " ON CONFLICT (relationship, external_id) DO UPDATE SET item_code = EXCLUDED.item_code,"
-            " period = EXCLUDED.period, qty = EXCLUDED.qty, updated_at = EXCLUDED.updated_at"
-            " WHERE (forecast.item_code, forecast.period, forecast.qty)"
-            " IS DISTINCT FROM (EXCLUDED.item_code, EXCLUDED.period, EXCLUDED.qty)",
-            view.relationship.id, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
-            [r[3] for r in rows], datetime.now(timezone.utc))
+            " period = EXCLUDED.period, qty = EXCLUDED.qty, updated_at = EXCLUDED.updated_at,"
+            " source_org = EXCLUDED.source_org"
+            " WHERE (forecast.item_code, forecast.period, forecast.qty, forecast.source_org)"
+            " IS DISTINCT FROM (EXCLUDED.item_code, EXCLUDED.period, EXCLUDED.qty, EXCLUDED.source_org)"
+            " AND coalesce(forecast.source_org, $7) = $7",
+            rel, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+            [r[3] for r in rows], datetime.now(timezone.utc), org)
     return await _finish(actor, view, "forecasts", len(rows), _months([r[4] for r in rows]))
 
 

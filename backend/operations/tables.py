@@ -17,6 +17,7 @@ class PurchaseOrder(Table, tablename="purchase_order"):
     external_id = Varchar(length=100)
     ordered_at = Timestamptz()
     updated_at = Timestamptz()
+    source_org = UUID(null=True, default=None)  # the organization that sent it, the only one that may change it
 
 
 class OrderLine(Table, tablename="order_line"):
@@ -30,6 +31,7 @@ class OrderLine(Table, tablename="order_line"):
     promised_date = Date()
     location = Varchar(length=200, default="")
     updated_at = Timestamptz()
+    source_org = UUID(null=True, default=None)  # the organization that sent it, the only one that may change it
 
 
 class Delivery(Table, tablename="delivery"):
@@ -41,6 +43,7 @@ class Delivery(Table, tablename="delivery"):
     qty_delivered = Numeric(digits=(16, 3))
     qty_rejected = Numeric(digits=(16, 3), default=Decimal(0))
     updated_at = Timestamptz()
+    source_org = UUID(null=True, default=None)  # the organization that sent it, the only one that may change it
 
 
 class Invoice(Table, tablename="invoice"):
@@ -53,6 +56,7 @@ class Invoice(Table, tablename="invoice"):
     paid_on = Date(null=True, default=None)
     disputed = Boolean(default=False)
     updated_at = Timestamptz()
+    source_org = UUID(null=True, default=None)  # the organization that sent it, the only one that may change it
 
 
 class Forecast(Table, tablename="forecast"):
@@ -63,6 +67,7 @@ class Forecast(Table, tablename="forecast"):
     period = Varchar(length=7)  # YYYY-MM
     qty = Numeric(digits=(16, 3))
     updated_at = Timestamptz()
+    source_org = UUID(null=True, default=None)  # the organization that sent it, the only one that may change it
 
 
 class KpiValue(Table, tablename="kpi_value"):
