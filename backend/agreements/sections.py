@@ -92,7 +92,9 @@ SECTIONS: tuple[Section, ...] = (
         Field("warning", lazy("Warning threshold"), "decimal", minimum=Decimal(0)),
         Field("period", lazy("Period"), "choice", choices=PERIODS),
         Field("weight", lazy("Weight"), "decimal", minimum=Decimal(0), maximum=Decimal(100)),
-        Field("early_tolerance_days", lazy("Early tolerance (days)"), "int", False, minimum=0, maximum=60),
+        Field("early_tolerance_days", lazy("Early tolerance (days)"), "int", False, minimum=0, maximum=60,
+              help=lazy("One set of tolerances judges every delivery of the agreement, for all delivery KPIs: "
+                        "the OTIF row's, else those of the first row that has any.")),
         Field("late_tolerance_days", lazy("Late tolerance (days)"), "int", False, minimum=0, maximum=60),
         _pct("quantity_tolerance_pct", lazy("Quantity tolerance %"), False),
     )),

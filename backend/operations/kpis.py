@@ -158,12 +158,19 @@ SELECT relationship, kind, period_start, sum(abs(planned - actual)) AS error, su
 FROM pairs m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
 """
 
+# A deviation is logged when a person logs it, or when the client confirms one the workers proposed
+# (a proposal waits for the client, not for the supplier).
 RESPONSE_METRICS = f"""
-WITH {TERMS}, answered AS (
-  SELECT t.relationship, t.month, extract(epoch FROM x.first_response_at - x.created_at) / 3600 AS hours
-  FROM terms t JOIN deviation x ON x.relationship = t.relationship AND x.first_response_at IS NOT NULL
-       AND x.source = 'person' AND (x.created_at AT TIME ZONE t.tz)::date >= t.month
-       AND (x.created_at AT TIME ZONE t.tz)::date < t.month_end
+WITH {TERMS}, logged AS (
+  SELECT x.relationship, x.first_response_at,
+         CASE WHEN x.source = 'person' THEN x.created_at
+              ELSE (SELECT min(e.created_at) FROM deviation_event e WHERE e.deviation = x.id AND e.action = 'confirm')
+         END AS logged_at
+  FROM deviation x WHERE x.relationship = ANY($1::uuid[]) AND x.first_response_at IS NOT NULL
+), answered AS (
+  SELECT t.relationship, t.month, extract(epoch FROM x.first_response_at - x.logged_at) / 3600 AS hours
+  FROM terms t JOIN logged x ON x.relationship = t.relationship
+       AND (x.logged_at AT TIME ZONE t.tz)::date >= t.month AND (x.logged_at AT TIME ZONE t.tz)::date < t.month_end
 )
 SELECT relationship, kind, period_start, count(*) AS answered,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS median

@@ -146,3 +146,32 @@ async def test_a_percentage_is_shown_from_its_exact_counts(app, demo, owner, bro
     tile = page.text.split('id="kpi-otif"')[1].split("</article>")[0]
     # 50 / 101 = 49.50495…% → 49.50 %, in the tile and in the chart's point (from 49.5050: 49.51)
     assert tile.count("49.50 %") == 2 and "49.51" not in tile, tile
+
+
+async def test_a_proposal_the_client_confirmed_counts_in_response_time_from_its_confirmation(
+        app, demo, owner, browser):
+    """The workers propose a late delivery on 15 November; the client confirms it (logs it) on the
+    16th at 10:00; the supplier first answers at 15:00: 5 hours. A person's deviation counts from
+    when it was logged, as before: 2 hours."""
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    await sign(owner, rel, {"kpis": [OTIF]})
+    ana, bram = await browser(ANA), await browser(BRAM)
+    await two_lines(ana, rel)
+    async with db.tenant_transaction(demo["orgs"]["Lácteos del Valle"]):
+        await recompute_dirty(rel, datetime(2026, 11, 15, 9, 0, tzinfo=timezone.utc))
+    proposed = await owner.fetchval("SELECT id::text FROM deviation WHERE subject_ref = 'L2' AND source = 'worker'")
+    await act(ana, proposed, "confirm", 1)
+    await act(bram, proposed, "contest", 2, note="No.")
+    logged = await ana.request("POST", f"/api/v1/relationships/{rel}/deviations", json={
+        "type": "other", "occurred_at": "2026-11-14T10:00:00", "description": "Dirty pallets."})
+    person = logged.json()["id"]
+    await act(bram, person, "contest", 1, note="They were clean.")
+    await owner.execute("UPDATE deviation SET created_at = '2026-11-15T10:00:00Z',"
+                        " first_response_at = '2026-11-16T15:00:00Z' WHERE id = $1::text::uuid", proposed)
+    await owner.execute("UPDATE deviation_event SET created_at = '2026-11-16T10:00:00Z'"
+                        " WHERE deviation = $1::text::uuid AND action = 'confirm'", proposed)
+    await owner.execute("UPDATE deviation SET created_at = '2026-11-20T08:00:00Z',"
+                        " first_response_at = '2026-11-20T10:00:00Z' WHERE id = $1::text::uuid", person)
+    await recompute(demo, rel, [NOV], datetime(2026, 12, 2, tzinfo=timezone.utc))
+    hours = (await month_values(owner, rel))["deviation_response_hours"]
+    assert (hours["value"], hours["denominator"]) == (Decimal("3.5"), 2)  # the median of 5 and 2
