@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -168,7 +169,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("locations", lazy("Delivery locations"), "list", (
         Field("name", lazy("Location")),
         Field("address", lazy("Address"), "text", False),
-        Field("receiving_windows", lazy("Receiving windows"), help=lazy("For example: Mon–Fri 06:00–14:00")),
+        Field("receiving_windows", lazy("Receiving windows"),
+              help=lazy("Days and hours, for example: Mon–Fri 06:00–14:00; Sat 08:00–12:00")),
         Field("capacity", lazy("Capacity"), "text", False),
         Field("documents", lazy("Documents required at delivery"), "text", False),
     )),
@@ -273,10 +275,63 @@ def _cross_checks(key: str, v: dict[str, Any]) -> dict[str, str]:
             except ValueError:
                 errors["holidays"] = _("Line %(n)s is not a date as YYYY-MM-DD.", n=number)
                 break
+    elif key == "locations":
+        try:
+            parse_windows(v["receiving_windows"])
+        except ValueError as exc:
+            errors["receiving_windows"] = str(exc)
     elif key == "gain_sharing":
         if Decimal(v["supplier_share_pct"]) + Decimal(v["client_share_pct"]) != 100:
             errors["client_share_pct"] = _("The two shares must add up to 100 %.")
     return errors
+
+
+# day names (English, Spanish, Dutch; short and long) → ISO day of the week
+_DAYS = {name: number for number, names in enumerate((
+    "mon monday lun lunes ma maandag", "tue tues tuesday mar martes di dinsdag",
+    "wed wednesday mié mie miércoles miercoles wo woensdag", "thu thur thurs thursday jue jueves do donderdag",
+    "fri friday vie viernes vr vrijdag", "sat saturday sáb sab sábado sabado za zaterdag",
+    "sun sunday dom domingo zo zondag"), start=1) for name in names.split()}
+_RANGE = r"\s*[-–—]\s*|\s+(?:to|a|tot)\s+"
+_HOURS = re.compile(rf"(\d{{1,2}})[:.h](\d{{2}})(?:{_RANGE})(\d{{1,2}})[:.h](\d{{2}})")
+
+
+def parse_windows(text: str) -> list[tuple[int, time, time]]:
+    """Receiving windows as (ISO day of the week, opens, closes), from text such as "Mon–Fri
+    06:00–14:00; Sat 08:00–12:00" (days as ranges or lists; several hour ranges per group; groups
+    apart by ";" or lines). ValueError with a message saying how to write them."""
+    problem = _("Write the windows as days and hours, for example: Mon–Fri 06:00–14:00; Sat 08:00–12:00.")
+    windows: list[tuple[int, time, time]] = []
+    for group in filter(None, (g.strip() for g in re.split(r"[;\n]", text or ""))):
+        first = _HOURS.search(group)
+        if first is None:
+            raise ValueError(problem)
+        days_text, hours_text = group[:first.start()].strip().lower().rstrip(":"), group[first.start():]
+        days: set[int] = set()
+        for part in filter(None, (p.strip() for p in re.split(r"[,/&]|\s+(?:and|y|en)\s+", days_text))):
+            if part in ("daily", "every day", "todos los días", "todos los dias", "dagelijks", "elke dag"):
+                days.update(range(1, 8))
+                continue
+            ends = [e.strip().rstrip(".") for e in re.split(_RANGE, part, maxsplit=1)]
+            if any(e not in _DAYS for e in ends):
+                raise ValueError(problem)
+            low, high = _DAYS[ends[0]], _DAYS[ends[-1]]
+            days.update(range(low, high + 1) if low <= high else [*range(low, 8), *range(1, high + 1)])
+        if not days:
+            raise ValueError(problem)
+        spans = list(_HOURS.finditer(hours_text))
+        if re.sub(r"[\s,y&]|and|en", "", _HOURS.sub("", hours_text)):
+            raise ValueError(problem)
+        for span in spans:
+            try:
+                opens = time(int(span.group(1)), int(span.group(2)))
+                closes = time(int(span.group(3)), int(span.group(4)))
+            except ValueError:
+                raise ValueError(problem) from None
+            if closes <= opens:
+                raise ValueError(problem)
+            windows.extend((day, opens, closes) for day in sorted(days))
+    return windows
 
 
 def new_row_id() -> str:

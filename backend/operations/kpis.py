@@ -11,18 +11,18 @@ explained, and None when the period has no data.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from backend import db
-from backend.agreements.sections import empty_content
+from backend.agreements.sections import empty_content, parse_windows
 
 PERIOD_KINDS = ("month", "quarter", "year")
 PERCENT = {"on_time_delivery", "in_full", "otif", "unit_fill_rate", "order_fill_rate", "perfect_order",
-           "invoice_accuracy", "payment_on_time", "forecast_accuracy"}
+           "invoice_accuracy", "payment_on_time", "forecast_accuracy", "receiving_window_adherence"}
 CONFIRMED = ("accepted", "upheld", "settled", "arbitrated")
 # the final states of an outcome both sides agreed (or an arbitrator decided), which may carry an
 # agreed reason to leave the order line out of the KPIs (deviation.kpi_exclusion)
@@ -178,6 +178,33 @@ FROM answered m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
 """
 
 
+# Deliveries to a location with receiving windows (in the agreement in force in the line's month),
+# and those that arrived inside one: the local day of the week and time of the delivery. $8..$13:
+# the windows as parallel arrays (relationship, month, location name in lower case, ISO day, opens,
+# closes); a location without windows is left out.
+RECEIVING_METRICS = f"""
+WITH {TERMS}, windows AS (
+  SELECT * FROM unnest($8::uuid[], $9::date[], $10::text[], $11::int[], $12::time[], $13::time[])
+    AS w(relationship, month, location, dow, opens, closes)
+), places AS (SELECT DISTINCT relationship, month, location FROM windows
+), received AS (
+  SELECT t.relationship, t.month, p.location, d.delivered_at AT TIME ZONE t.tz AS local
+  FROM places p JOIN terms t ON t.relationship = p.relationship AND t.month = p.month
+  JOIN order_line l ON l.relationship = p.relationship AND lower(trim(l.location)) = p.location
+       AND l.promised_date >= t.month AND l.promised_date < t.month_end
+  JOIN delivery d ON d.order_line = l.id
+), months AS (
+  SELECT r.relationship, r.month, count(*) AS deliveries,
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM windows w WHERE w.relationship = r.relationship
+           AND w.month = r.month AND w.location = r.location AND w.dow = extract(isodow FROM r.local)
+           AND r.local::time BETWEEN w.opens AND w.closes)) AS inside
+  FROM received r GROUP BY 1, 2
+)
+SELECT relationship, kind, period_start, sum(deliveries) AS deliveries, sum(inside) AS inside
+FROM months m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
+"""
+
+
 @dataclass(frozen=True)
 class Tolerances:
     early_days: int = 0
@@ -194,6 +221,19 @@ def tolerances_of(content: dict) -> Tolerances:
             return Tolerances(int(row.get("early_tolerance_days") or 0), int(row.get("late_tolerance_days") or 0),
                               Decimal(str(row.get("quantity_tolerance_pct") or 0)) / 100)
     return Tolerances()
+
+
+def windows_of(content: dict) -> list[tuple]:
+    """(location name in lower case, ISO day, opens, closes) of the agreement's delivery locations;
+    a location whose windows cannot be read (signed before they were checked) has none."""
+    windows = []
+    for location in content.get("locations") or []:
+        try:
+            parsed = parse_windows(location.get("receiving_windows") or "")
+        except ValueError:
+            continue
+        windows.extend(((location.get("name") or "").strip().lower(), *window) for window in parsed)
+    return windows
 
 
 # value = numerator / denominator × scale
@@ -254,6 +294,9 @@ def values_from(rows: dict[str, list]) -> dict[Key, dict[str, tuple]]:
         if r["actual"]:
             accuracy = max(Decimal(0), 1 - Decimal(r["error"]) / Decimal(r["actual"])) * 100
         put(r, "forecast_accuracy", r["error"], r["actual"], accuracy, r["pairs"])
+    for r in rows.get("receiving", ()):
+        put(r, "receiving_window_adherence", r["inside"], r["deliveries"], _ratio(r["inside"], r["deliveries"]),
+            r["deliveries"])
     for r in rows["responses"]:
         median = Decimal(str(r["median"]))
         put(r, "deviation_response_hours", median, r["answered"], median, r["answered"])
@@ -289,6 +332,9 @@ class Terms:
     late: list[int]
     quantity: list[Decimal]
     today: list[date]
+    # receiving windows of the month's locations: (relationship, month, location in lower case,
+    # ISO day of the week, opens, closes)
+    windows: list[tuple] = field(default_factory=list)
 
     def args(self) -> tuple:
         """The arrays, then the distinct relationships and the date range they cover."""
@@ -309,17 +355,18 @@ async def terms_for(months_by_relationship: dict[UUID, list[date]], now: datetim
                           " WHERE relationship = ANY($1::uuid[]) AND status = 'signed' AND effective_date IS NOT NULL"
                           " ORDER BY relationship, effective_date, number", ids):
         versions.setdefault(v["relationship"], []).append(v)
-    parsed: dict[int, Tolerances] = {}
+    parsed: dict[int, tuple[Tolerances, list[tuple]]] = {}
 
-    def tolerances_on(relationship: UUID, day: date) -> Tolerances | None:
+    def terms_on(relationship: UUID, day: date) -> tuple[Tolerances, list[tuple]] | None:
+        """The tolerances and the receiving windows (location, day, opens, closes) of the version in force."""
         in_force = [v for v in versions.get(relationship, ()) if v["effective_date"] <= day]
         if not in_force:
             return None
         version = in_force[-1]
         if id(version) not in parsed:
             content = version["content"]
-            content = json.loads(content) if isinstance(content, str) else content
-            parsed[id(version)] = tolerances_of(empty_content() | (content or {}))
+            content = empty_content() | ((json.loads(content) if isinstance(content, str) else content) or {})
+            parsed[id(version)] = tolerances_of(content), windows_of(content)
         return parsed[id(version)]
 
     terms = Terms([], [], [], [], [], [], [])
@@ -330,8 +377,9 @@ async def terms_for(months_by_relationship: dict[UUID, list[date]], now: datetim
         today = now.astimezone(ZoneInfo(tz)).date()
         for month in sorted(set(months)):
             end = period_range("month", month)[1]
-            t = tolerances_on(relationship, month) or tolerances_on(relationship, end - timedelta(days=1)) \
-                or Tolerances()
+            t, windows = terms_on(relationship, month) or terms_on(relationship, end - timedelta(days=1)) \
+                or (Tolerances(), [])
+            terms.windows.extend((relationship, month, *window) for window in windows)
             terms.relationships.append(relationship)
             terms.months.append(month)
             terms.zones.append(tz)
@@ -350,6 +398,8 @@ async def compute(terms: Terms) -> dict[Key, dict[str, tuple]]:
     for family, sql in (("invoices", INVOICE_METRICS), ("payments", PAYMENT_METRICS),
                         ("forecasts", FORECAST_METRICS), ("responses", RESPONSE_METRICS)):
         rows[family] = await db.raw(sql, *args[:7])
+    if terms.windows:
+        rows["receiving"] = await db.raw(RECEIVING_METRICS, *args[:7], *(list(c) for c in zip(*terms.windows)))
     return values_from(rows)
 
 

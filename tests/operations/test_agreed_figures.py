@@ -175,3 +175,49 @@ async def test_a_proposal_the_client_confirmed_counts_in_response_time_from_its_
     await recompute(demo, rel, [NOV], datetime(2026, 12, 2, tzinfo=timezone.utc))
     hours = (await month_values(owner, rel))["deviation_response_hours"]
     assert (hours["value"], hours["denominator"]) == (Decimal("3.5"), 2)  # the median of 5 and 2
+
+
+async def test_receiving_window_adherence_counts_deliveries_inside_their_locations_windows(app, demo, owner, browser):
+    """Main receives Mon–Fri 06:00–14:00 (Madrid time). Tuesday 10 November: 10:00 inside, 14:00 inside
+    (the window's last minute), 16:00 outside, 13:30 UTC = 14:30 local outside; Saturday 14
+    November 09:00 outside. Deliveries to a location without windows are not counted: 2 of 5."""
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    await sign(owner, rel, {"kpis": [{"id": "k9", "metric": "receiving_window_adherence", "measured_party": "client",
+                                      "target": "95", "warning": "90", "period": "month", "weight": "50"}],
+                            "locations": [{"id": "l1", "name": "Main", "address": "", "capacity": "", "documents": "",
+                                           "receiving_windows": "Mon–Fri 06:00–14:00"},
+                                          {"id": "l2", "name": "Annex", "address": "", "capacity": "",
+                                           "documents": "", "receiving_windows": "whenever someone is there"}]})
+    ana = await browser(ANA)
+    await post(ana, rel, "orders", {"orders": [{"external_id": "PO-1", "ordered_at": "2026-11-01T08:00:00Z", "lines": [
+        {"external_id": "L1", "item_code": "CUP", "qty_ordered": "50", "promised_date": "2026-11-10", "location": "main"},
+        {"external_id": "L2", "item_code": "CUP", "qty_ordered": "10", "promised_date": "2026-11-10",
+         "location": "Annex"}]}]})
+    at = ["2026-11-10T10:00:00", "2026-11-10T14:00:00", "2026-11-10T16:00:00", "2026-11-10T13:30:00Z",
+          "2026-11-14T09:00:00"]
+    await post(ana, rel, "deliveries", {"deliveries": [
+        {"external_id": f"D{i}", "line_external_id": "L1", "delivered_at": moment, "qty_delivered": "10"}
+        for i, moment in enumerate(at)] + [
+        {"external_id": "A1", "line_external_id": "L2", "delivered_at": "2026-11-10T10:00:00", "qty_delivered": "10"}]})
+    await recompute(demo, rel, [NOV], datetime(2026, 12, 2, tzinfo=timezone.utc))
+    adherence = (await month_values(owner, rel))["receiving_window_adherence"]
+    assert (adherence["numerator"], adherence["denominator"], adherence["value"]) == (2, 5, 40)
+    page = await ana.get(f"/relationships/{rel}/scorecard?party=client&period=2026-11")
+    assert "40.00 %" in page.text.split('id="kpi-receiving_window_adherence"')[1].split("</article>")[0]
+
+
+def test_receiving_windows_are_read_from_days_and_hours_or_refused_with_an_example():
+    from datetime import time
+
+    from backend.agreements.sections import SECTIONS, clean_row, parse_windows
+
+    assert parse_windows("Mon–Fri 06:00–14:00; Sat 08:00–12:00") == [
+        *((day, time(6), time(14)) for day in range(1, 6)), (6, time(8), time(12))]
+    assert parse_windows("lun-vie 6:00-10:00, 12:00-14:00") == [
+        *((day, time(6), time(10)) for day in range(1, 6)), *((day, time(12), time(14)) for day in range(1, 6))]
+    assert parse_windows("Fri-Mon 22:00-23:00") == [(day, time(22), time(23)) for day in (1, 5, 6, 7)]
+    locations = next(s for s in SECTIONS if s.key == "locations")
+    for bad in ("whenever someone is there", "Mon 14:00-06:00", "Funday 06:00-07:00", "Mon 06:00-14:00 maybe"):
+        _values, errors = clean_row(locations, {"name": "Main", "receiving_windows": bad}, {})
+        assert errors == {"receiving_windows": "Write the windows as days and hours, for example: Mon–Fri "
+                                               "06:00–14:00; Sat 08:00–12:00."}, bad
