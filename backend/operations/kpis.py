@@ -190,8 +190,9 @@ WITH {TERMS}, windows AS (
 ), received AS (
   SELECT t.relationship, t.month, p.location, d.delivered_at AT TIME ZONE t.tz AS local
   FROM places p JOIN terms t ON t.relationship = p.relationship AND t.month = p.month
-  JOIN order_line l ON l.relationship = p.relationship AND lower(trim(l.location)) = p.location
-       AND l.promised_date >= t.month AND l.promised_date < t.month_end
+  CROSS JOIN LATERAL (  -- the location's lines of the month (index order_line_location)
+    SELECT l.id FROM order_line l WHERE l.relationship = p.relationship AND l.location <> ''
+    AND lower(trim(l.location)) = p.location AND l.promised_date >= t.month AND l.promised_date < t.month_end) l
   JOIN delivery d ON d.order_line = l.id
 ), months AS (
   SELECT r.relationship, r.month, count(*) AS deliveries,
