@@ -45,7 +45,7 @@ async def reconcile_kpis(ctx, now: str | None = None) -> int:
             async with db.tenant_transaction(org):
                 await propose_for(relationship, months, moment)
                 tz = (await db.raw_one("SELECT time_zone FROM relationship WHERE id = $1", relationship))["time_zone"]
-                await freeze_closed(relationship, moment.astimezone(ZoneInfo(tz)).date(), moment)
+                await freeze_closed(relationship, moment.astimezone(ZoneInfo(tz)).date(), moment, months)
     return written
 
 async def run_import(ctx, job_id: str) -> str:

@@ -507,15 +507,29 @@ async def mark_for_recompute(relationship_id: UUID, months: list[date]) -> None:
 
 
 FREEZE_AFTER_DAYS = 10
+NO_DATA = ""  # the metric of the row that marks a period closed with no data (no metric has this name)
 PERIOD_END = ("(period_start + CASE period_kind WHEN 'month' THEN interval '1 month'"
               " WHEN 'quarter' THEN interval '3 months' ELSE interval '1 year' END)::date")
 
 
-async def freeze_closed(relationship_id: UUID, today: date, now: datetime) -> int:
-    """Periods that ended more than FREEZE_AFTER_DAYS ago become snapshots both sides keep."""
+async def freeze_closed(relationship_id: UUID, today: date, now: datetime, months: list[date] = ()) -> int:
+    """Periods that ended more than FREEZE_AFTER_DAYS ago become snapshots both sides keep. A
+    period of `months` (and their quarters and years) that closes with no data at all keeps that
+    too: a row of no metric (NO_DATA) marks it closed, so that rows sent late do not change it
+    without an audited reopen, and its tiles say "no data" as a closed period."""
     rows = await db.raw(
         f"UPDATE kpi_value SET frozen_at = $3 WHERE relationship = $1 AND frozen_at IS NULL"
         f" AND {PERIOD_END} + {FREEZE_AFTER_DAYS} <= $2 RETURNING id", relationship_id, today, now)
+    periods = sorted({(kind, period_range(kind, month)[0]) for month in months for kind in PERIOD_KINDS})
+    if periods:
+        rows += await db.raw(
+            "INSERT INTO kpi_value (id, relationship, period_kind, period_start, metric, lines, computed_at, frozen_at)"
+            f" SELECT gen_random_uuid(), $1, t.period_kind, t.period_start, '{NO_DATA}', 0, $3, $3"
+            " FROM unnest($4::text[], $5::date[]) AS t(period_kind, period_start)"
+            f" WHERE {PERIOD_END.replace('period_', 't.period_')} + {FREEZE_AFTER_DAYS} <= $2"
+            " AND NOT EXISTS (SELECT 1 FROM kpi_value v WHERE v.relationship = $1 AND v.period_kind = t.period_kind"
+            " AND v.period_start = t.period_start) RETURNING id",
+            relationship_id, today, now, [p[0] for p in periods], [p[1] for p in periods])
     return len(rows)
 
 

@@ -221,3 +221,30 @@ def test_receiving_windows_are_read_from_days_and_hours_or_refused_with_an_examp
         _values, errors = clean_row(locations, {"name": "Main", "receiving_windows": bad}, {})
         assert errors == {"receiving_windows": "Write the windows as days and hours, for example: Mon–Fri "
                                                "06:00–14:00; Sat 08:00–12:00."}, bad
+
+
+async def test_a_period_closed_with_no_data_stays_so_until_an_audited_reopen(app, demo, owner, browser):
+    """The nightly job on 15 December closes October (with data) and November (with none). Rows
+    for November sent later change nothing; after a reopen (with its reason) they count."""
+    from workers.kpis import reconcile_kpis
+
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    await sign(owner, rel, {"kpis": [OTIF]})
+    ana = await browser(ANA)
+    await post(ana, rel, "orders", {"orders": [{"external_id": "PO-0", "ordered_at": "2026-10-01T08:00:00Z", "lines": [
+        {"external_id": "L0", "item_code": "CUP", "qty_ordered": "10", "promised_date": "2026-10-10"}]}]})
+    await reconcile_kpis({}, "2026-12-15T02:15:00+00:00")
+    assert await owner.fetchval("SELECT count(*) FROM kpi_value WHERE period_start = '2026-11-01'"
+                                " AND period_kind = 'month' AND frozen_at IS NOT NULL") == 1  # closed, no data
+    await two_lines(ana, rel)  # November's rows arrive late
+    await recompute(demo, rel, [NOV], datetime(2026, 12, 16, tzinfo=timezone.utc))
+    assert list(await month_values(owner, rel)) == [kpis.NO_DATA]  # still only the mark of a closed, empty month
+    page = await ana.get(f"/relationships/{rel}/scorecard?period=2026-11")
+    tile = page.text.split('id="kpi-otif"')[1].split("</article>")[0]
+    assert "no data" in tile and "Closed period" in tile
+    reopened = await ana.post(f"/relationships/{rel}/scorecard/reopen",
+                              {"kind": "month", "start": "2026-11-01", "reason": "The ERP sent November late."})
+    assert reopened.status_code in (302, 303), reopened.text
+    await recompute(demo, rel, [NOV], datetime(2026, 12, 16, tzinfo=timezone.utc))
+    otif = (await month_values(owner, rel))["otif"]
+    assert (otif["numerator"], otif["denominator"]) == (1, 2)
