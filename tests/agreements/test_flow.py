@@ -217,9 +217,9 @@ async def test_a_stale_lock_is_refused(demo, browser, owner):
     url = await start(bram, demo)
     page = await bram.get(url)
     stale = lock_of(page.text)
-    assert (await bram.post(f"{url}/sections/locations", {"name": "A", "receiving_windows": "x", "lock": stale},
+    assert (await bram.post(f"{url}/sections/locations", {"name": "A", "receiving_windows": "Mon 06:00-14:00", "lock": stale},
                             htmx=True)).status_code == 200
-    again = await bram.post(f"{url}/sections/locations", {"name": "B", "receiving_windows": "x", "lock": stale},
+    again = await bram.post(f"{url}/sections/locations", {"name": "B", "receiving_windows": "Mon 06:00-14:00", "lock": stale},
                             htmx=True)
     assert again.status_code == 409
     content = json.loads(await owner.fetchval("SELECT content FROM agreement_version"))

@@ -36,7 +36,7 @@ FORM_BODIES = {
     "/contacts/{contact_id:uuid}": {"purpose": "quality", "name": "Intruder", "email": "x@otra.example",
                                     "version": "1"},
     "/org/users/{user_id:uuid}": {"org_role": "member", "version": "1"},
-    "/agreement-versions/{version_id:uuid}/sections/{key:str}": {"name": "Intruder", "receiving_windows": "x",
+    "/agreement-versions/{version_id:uuid}/sections/{key:str}": {"name": "Intruder", "receiving_windows": "Mon 06:00-14:00",
                                                                  "lock": "1"},
     "/agreement-versions/{version_id:uuid}/sections/{key:str}/remove": {"row_id": "r1", "lock": "1"},
     "/agreement-versions/{version_id:uuid}/comments/{section:str}": {"body": "Intruder", "visibility": "shared"},
