@@ -110,9 +110,12 @@ IDP_CLIENT_SECRET = "pacto-demo-idp-secret"
 IDP_ACCOUNTS = {
     "bram@envases.example": {"sub": "envases-bram", "email": "bram@envases.example", "email_verified": True,
                              "name": "Bram de Vries", "groups": ["pacto-admins"]},
+    "eva@envases.example": {"sub": "envases-eva", "email": "eva@envases.example", "email_verified": True,
+                            "name": "Eva Gómez", "groups": []},
     "nora@envases.example": {"sub": "envases-nora", "email": "nora@envases.example", "email_verified": True,
                              "name": "Nora Vidal", "groups": []},
 }
+LINKED = ("bram@envases.example", "eva@envases.example")  # demo accounts that sign in through the demo IdP
 
 
 async def seed_sso(admin_url: str, *, issuer: str) -> None:
@@ -141,13 +144,14 @@ async def seed_sso(admin_url: str, *, issuer: str) -> None:
             else:
                 await db.raw("UPDATE sso_connection SET issuer = $1, client_secret_encrypted = $2 WHERE id = $3",
                               issuer, crypto.encrypt(IDP_CLIENT_SECRET), conn["id"])
-            # Bram's existing account is linked to his demo identity (linking is an admin's decision,
-            # never an e-mail match at sign-in).
-            bram = await User.objects().where(User.email == "bram@envases.example").first()
-            await db.raw("DELETE FROM sso_identity WHERE \"user\" = $1", bram.id)
-            await db.raw("INSERT INTO sso_identity (id, \"user\", org, connection, issuer, subject, created_at)"
-                         " VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, now())", bram.id, org.id, conn["id"],
-                         issuer, IDP_ACCOUNTS["bram@envases.example"]["sub"])
+            # Bram's and Eva's existing accounts are linked to their demo identities (linking is an
+            # admin's decision, never an e-mail match at sign-in).
+            for email in LINKED:
+                user = await User.objects().where(User.email == email).first()
+                await db.raw("DELETE FROM sso_identity WHERE \"user\" = $1", user.id)
+                await db.raw("INSERT INTO sso_identity (id, \"user\", org, connection, issuer, subject, created_at)"
+                             " VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, now())", user.id, org.id, conn["id"],
+                             issuer, IDP_ACCOUNTS[email]["sub"])
     finally:
         await db.close()
 

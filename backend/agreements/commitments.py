@@ -18,7 +18,7 @@ from backend.agreements.tables import CommitmentExecution
 from backend.audit.actions import record
 from backend.notifications import mail
 from backend.notifications.actions import notify
-from backend.relationships.access import RelationshipView, visible_relationship_ids
+from backend.relationships.access import RelationshipView, get_relationship_for, visible_relationship_ids
 from backend.relationships.tables import Contact, Relationship
 from backend.web import i18n
 from backend.web.current import Actor
@@ -62,6 +62,7 @@ class Obligation:
     overdue: list[date]
     executed: int
     today: date
+    can_record: bool = False  # the viewer may record an execution (its side, a writing role)
 
 
 async def _executed(relationship_id: UUID) -> dict[str, set[date]]:
@@ -103,11 +104,11 @@ async def my_obligations(actor: Actor) -> list[Obligation]:
     """Across every relationship the actor sees: what the actor's organization owes."""
     result = []
     for relationship_id in await visible_relationship_ids(actor):
-        relationship = await Relationship.objects().where(Relationship.id == relationship_id).first()
-        side = "client" if relationship.client_org == actor.org.id else "supplier"
-        other = relationship.supplier_org if side == "client" else relationship.client_org
-        counterparty = (await db.raw_one("SELECT name FROM organization WHERE id = $1", other))["name"]
-        result += await obligations_of(relationship, side, counterparty)
+        view = await get_relationship_for(actor, relationship_id)
+        counterparty = view.orgs[view.other_side].name
+        for obligation in await obligations_of(view.relationship, view.side, counterparty):
+            obligation.can_record = view.can_write
+            result.append(obligation)
     return sorted(result, key=lambda o: (o.next_due or date.max, o.relationship_name))
 
 

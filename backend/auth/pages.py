@@ -54,10 +54,12 @@ async def _login_page(request: Request, *, step: str, email: str = "", nxt: str 
 
 
 @get("/login", name="login")
-async def login_form(request: Request, next: str | None = None) -> Template | Redirect:
+async def login_form(request: Request, next: str | None = None, password: bool = False) -> Template | Redirect:
+    """The e-mail step; `?password=1`: the password step straight away, for someone whose company
+    offers its identity provider without requiring it (the e-mail step would take them there)."""
     if request.scope["pacto"].user:
         return Redirect(path=safe_next(next))
-    return await _login_page(request, step="email", nxt=safe_next(next))
+    return await _login_page(request, step="password" if password else "email", nxt=safe_next(next))
 
 
 @post("/login")

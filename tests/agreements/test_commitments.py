@@ -39,6 +39,13 @@ async def test_register_lists_what_my_side_owes_and_records_executions(app, demo
     assert "Phone one hour before each delivery" in supplier_view.text and "13-week forecast" not in supplier_view.text
     assert "Overdue" in supplier_view.text and "Bram de Vries" in supplier_view.text
     assert "Send the 13-week forecast" in (await ana.get("/commitments")).text
+    assert "Record an execution" in supplier_view.text
+    # a viewer sees the client's obligations but is not offered a form it may not use
+    carlos = await browser("carlos@lacteos.example")
+    viewer = await carlos.get("/commitments")
+    assert "13-week forecast" in viewer.text and "Registrar una ejecución" not in viewer.text
+    assert (await carlos.post(f"/relationships/{relationship}/commitments/forecast/executions",
+                              {"due_date": "2026-01-10", "executed_on": "2026-01-10"})).status_code == 403
     url = f"/relationships/{relationship}/commitments/call1h/executions"
     no_evidence = await bram.post(url, {"due_date": "2026-01-05", "executed_on": "2026-01-05", "evidence": ""})
     assert no_evidence.status_code == 422 and "This commitment expects evidence: call log" in no_evidence.text

@@ -344,3 +344,16 @@ async def test_signing_in_ends_the_session_the_browser_had(connections, browser)
     assert (await sso_sign_in(b, "nora@envases.example", "nora@envases.example")).status_code == 302
     assert b.client.cookies.get("pacto_session") not in (None, before)
     assert (await anas.get("/")).status_code == 302  # Ana's session is over
+
+
+async def test_where_sso_is_offered_not_required_the_password_step_stays_within_reach(connections, browser):
+    """The e-mail step takes envases.example to its IdP; its link leads to the password step, and
+    a password is accepted where the company does not require its IdP."""
+    b = await browser()
+    page = await b.get("/login")
+    assert 'id="use-password" href="/login?password=1&amp;next=/"' in page.text
+    step = await b.get("/login?password=1")
+    assert 'name="password"' in step.text and 'name="email"' in step.text
+    signed_in = await b.post("/login", {"email": "bram@envases.example", "password": "pacto-demo"})
+    assert signed_in.status_code == 302
+    assert "Bram de Vries" in (await b.get("/")).text
