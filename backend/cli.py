@@ -86,6 +86,7 @@ def cmd_seed_demo(args) -> int:
         created = asyncio.run(demo.seed(s.admin_url))
         created = asyncio.run(demo.seed_agreement(s.admin_url)) or created
         created = asyncio.run(demo.seed_disputes(s.admin_url)) or created
+        created = asyncio.run(demo.seed_operations(s.admin_url)) or created
     print("Demo data created." if created else "Demo data already present; nothing changed.")
     return 0
 
@@ -196,6 +197,7 @@ def cmd_run(args) -> int:
             asyncio.run(demo.seed(s.admin_url))
             asyncio.run(demo.seed_agreement(s.admin_url))
             asyncio.run(demo.seed_disputes(s.admin_url))
+            asyncio.run(demo.seed_operations(s.admin_url))
         idp, idp_note = _start_demo_idp(s, cfg) if args.demo else (None, "")
         env = dict(os.environ, DATABASE_URL=s.admin_url, APP_DATABASE_URL=s.app_url, REDIS_URL=s.redis_url,
                    PACTO_DEV="1" if args.demo or cfg.dev_mode else os.environ.get("PACTO_DEV", ""))

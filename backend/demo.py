@@ -312,3 +312,112 @@ async def seed_disputes(admin_url: str) -> bool:
     finally:
         await db.close()
     return True
+
+
+# -- a year of operational data, measured (`pacto seed-demo` / `pacto run --demo`) ---------------
+
+async def seed_operations(admin_url: str, now=None) -> bool:
+    """A year of the demo relationship's orders, deliveries (a few late, short, split or partly
+    rejected, some outside the receiving window), invoices and forecasts, up to today, measured at
+    once as the workers would (closed months frozen, the last two months' late and short lines
+    proposed as deviations), so that the scorecard has a year to show (once)."""
+    import random
+    from datetime import datetime, time, timedelta, timezone
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    from backend.operations import kpis
+    from backend.operations.proposals import propose_for
+
+    now = now or datetime.now(timezone.utc)
+    await db.configure(admin_url, pool=False)
+    try:
+        async with db.tenant_transaction(None):
+            relationship = await Relationship.objects().where(Relationship.name == RELATIONSHIPS[0]["name"]).first()
+            if await db.raw_one("SELECT 1 FROM purchase_order WHERE relationship = $1", relationship.id):
+                return False
+            if not await db.raw_one("SELECT 1 FROM agreement_version WHERE relationship = $1 AND status = 'signed'",
+                                    relationship.id):
+                return False
+            await db.bind_org(relationship.client_org)
+            rng, zone = random.Random(2026), ZoneInfo(relationship.time_zone)
+            today = now.astimezone(zone).date()
+            months = [date(today.year - (today.month - k <= 0), (today.month - k - 1) % 12 + 1, 1) for k in range(11, -1, -1)]
+            prices = {"CUP-125": Decimal("0.0345"), "LID-95": Decimal("0.012")}
+            orders, lines, deliveries, invoices, forecasts = [], [], [], [], []
+            number = 0
+            for month in months:
+                billed = Decimal(0)
+                for k in range(10):
+                    number += 1
+                    order = f"PO-{month.year}-{number:04d}"
+                    ordered_on = month + timedelta(days=k * 2)
+                    orders.append((order, datetime.combine(ordered_on, time(9), zone)))
+                    for position, item in enumerate(("CUP-125", "LID-95"), start=1):
+                        qty = Decimal(rng.randrange(20, 61) * 1000)
+                        promised = _weekday(ordered_on + timedelta(days=rng.randrange(5, 10)))
+                        line = f"{order} / {position}"
+                        lines.append((order, line, item, qty, prices[item], promised))
+                        billed += qty * prices[item]
+                        if promised > today:
+                            continue
+                        late = rng.random() < 0.06
+                        day = _weekday(promised + timedelta(days=rng.randrange(1, 4) if late else -(rng.random() < 0.1)))
+                        hour = rng.randrange(15, 18) if rng.random() < 0.05 else rng.randrange(7, 13)
+                        when = datetime.combine(day, time(hour, rng.randrange(60)), zone)
+                        short = rng.random() < 0.04
+                        sent = qty * Decimal("0.9") if short else qty
+                        rejected = (sent * Decimal(rng.randrange(5, 20)) / 1000).quantize(Decimal(1)) \
+                            if rng.random() < 0.05 else Decimal(0)
+                        if rng.random() < 0.1 and not short:  # split in two: 60 % early, the rest on the day
+                            deliveries.append((f"D-{line}-a", line, when - timedelta(days=2), sent * Decimal("0.6"),
+                                               Decimal(0)))
+                            sent = sent * Decimal("0.4")
+                        deliveries.append((f"D-{line}", line, when, sent, rejected))
+                for half in (0, 1):
+                    issued = month + timedelta(days=14 * half + 13)
+                    due = issued + timedelta(days=30)
+                    paid = due + timedelta(days=rng.randrange(-5, 1) if rng.random() < 0.9 else rng.randrange(1, 12))
+                    invoices.append((f"INV-{issued.isoformat()}", (billed / 2).quantize(Decimal("0.01")), issued,
+                                     due, paid if paid <= today else None))
+                for item in prices:
+                    actual = sum(line[3] for line in lines if line[2] == item and line[5].replace(day=1) == month)
+                    forecasts.append((f"F-{item}-{month:%Y-%m}", item, f"{month:%Y-%m}",
+                                      (actual * Decimal(rng.randrange(85, 116)) / 100).quantize(Decimal(1))))
+            rel, client, supplier = relationship.id, relationship.client_org, relationship.supplier_org
+            await db.raw("INSERT INTO purchase_order (relationship, external_id, ordered_at, updated_at, source_org)"
+                         " SELECT $1, e, o, $4, $5 FROM unnest($2::text[], $3::timestamptz[]) AS t(e, o)",
+                         rel, [o[0] for o in orders], [o[1] for o in orders], now, client)
+            await db.raw(
+                "INSERT INTO order_line (relationship, purchase_order, external_id, item_code, qty_ordered, unit_price,"
+                " promised_date, location, updated_at, source_org) SELECT $1, o.id, t.e, t.i, t.q, t.p, t.d,"
+                " 'Planta Huesca', $8, $9 FROM unnest($2::text[], $3::text[], $4::text[], $5::numeric[], $6::numeric[],"
+                " $7::date[]) AS t(oe, e, i, q, p, d) JOIN purchase_order o ON o.relationship = $1 AND o.external_id = t.oe",
+                rel, *[list(c) for c in zip(*lines)], now, client)
+            await db.raw(
+                "INSERT INTO delivery (relationship, order_line, external_id, delivered_at, qty_delivered, qty_rejected,"
+                " updated_at, source_org) SELECT $1, l.id, t.e, t.d, t.q, t.r, $7, $8 FROM unnest($2::text[],"
+                " $3::text[], $4::timestamptz[], $5::numeric[], $6::numeric[]) AS t(e, le, d, q, r)"
+                " JOIN order_line l ON l.relationship = $1 AND l.external_id = t.le",
+                rel, *[list(c) for c in zip(*deliveries)], now, supplier)
+            await db.raw(
+                "INSERT INTO invoice (relationship, external_id, amount, issued_on, due_date, paid_on, disputed,"
+                " updated_at, source_org) SELECT $1, t.*, false, $7, $8 FROM unnest($2::text[], $3::numeric[],"
+                " $4::date[], $5::date[], $6::date[]) AS t", rel, *[list(c) for c in zip(*invoices)], now, supplier)
+            await db.raw(
+                "INSERT INTO forecast (relationship, external_id, item_code, period, qty, updated_at, source_org)"
+                " SELECT $1, t.*, $6, $7 FROM unnest($2::text[], $3::text[], $4::text[], $5::numeric[]) AS t",
+                rel, *[list(c) for c in zip(*forecasts)], now, client)
+            await kpis.recompute_many({rel: months}, now)
+            await kpis.freeze_closed(rel, today, now, months)
+            await propose_for(rel, months[-2:], now)
+    finally:
+        await db.close()
+    return True
+
+
+def _weekday(day: date) -> date:
+    """The day, or the Monday after it when it falls on a weekend (the demo plant receives Mon–Fri)."""
+    from datetime import timedelta
+
+    return day + timedelta(days=(7 - day.weekday()) % 7 if day.weekday() >= 5 else 0)

@@ -38,3 +38,26 @@ async def test_demo_disputes_are_made_by_the_real_actions_once(demo, database, o
     # the first two late deliveries of a month are free under the demo's rule
     assert ledger["lines"][0]["calculation"].endswith("incident 1 of 2 free in the period: 0")
     assert ledger["invoiced_value"] == "152000.00"
+
+
+async def test_demo_operations_give_the_scorecard_a_measured_year_once(demo, database, owner, app, browser):
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 11, 29, 9, 0, tzinfo=timezone.utc)
+    assert await demo_data.seed_operations(database.admin_url, now) is False  # no signed agreement yet
+    await demo_data.seed_agreement(database.admin_url)
+    assert await demo_data.seed_operations(database.admin_url, now) is True
+    assert await demo_data.seed_operations(database.admin_url, now) is False
+    months = await owner.fetch("SELECT period_start, value, frozen_at IS NOT NULL AS closed FROM kpi_value"
+                               " WHERE metric = 'otif' AND period_kind = 'month' ORDER BY period_start")
+    assert [str(m["period_start"]) for m in months] == [f"{y}-{m:02d}-01" for y, m in
+                                                         [(2025, 12), *((2026, k) for k in range(1, 12))]]
+    assert all(m["value"] is not None for m in months)
+    assert [m["closed"] for m in months] == [True] * 11 + [False]  # up to October (closed 10 days after)
+    # rows the ingestion would accept: never more rejected than delivered
+    assert await owner.fetchval("SELECT count(*) FROM delivery WHERE qty_rejected > qty_delivered") == 0
+    ana = await browser("ana@lacteos.example")
+    relationship = await owner.fetchval("SELECT relationship FROM kpi_value LIMIT 1")
+    page = await ana.get(f"/relationships/{relationship}/scorecard?period=2026-11")
+    assert page.status_code == 200 and page.text.count("no data") == 0
+    assert await owner.fetchval("SELECT count(*) FROM deviation WHERE source = 'worker'") > 0  # proposed from the data
