@@ -202,6 +202,8 @@ async def test_c_contact_validation_shows_field_errors(page: Page):
     await expect(add_form.get_by_label("Name")).to_have_attribute("aria-invalid", "true")
     await expect(add_form.get_by_label("E-mail")).to_have_attribute("aria-invalid", "true")
     await expect(page.get_by_role("alert")).to_contain_text("Please correct the following:")
+    # the summary names each field, as a link to it
+    await expect(page.get_by_role("alert").get_by_role("link", name="Name")).to_have_attribute("href", "#f-name")
     assert len(sent) == 1
     assert await page.evaluate("window.__marker") == 1  # shown inline, not by a page load
     assert await page.get_by_role("row").count() == rows_before

@@ -27,6 +27,17 @@ MAX_BYTES = 512 * 1024 * 1024
 PROGRESS_EVERY = 5000
 KINDS = {"orders": lazy("Orders and order lines"), "deliveries": lazy("Deliveries and receipts"),
          "invoices": lazy("Invoices"), "forecasts": lazy("Forecasts")}
+STATUSES = {"uploaded": lazy("Waiting for its columns"), "queued": lazy("Queued"), "running": lazy("Importing"),
+            "done": lazy("Imported"), "rejected": lazy("Rejected")}
+FIELD_LABELS = {
+    "order_external_id": lazy("Order id"), "ordered_at": lazy("Ordered at"), "line_external_id": lazy("Order line id"),
+    "item_code": lazy("Item code"), "qty_ordered": lazy("Quantity ordered"), "promised_date": lazy("Promised date"),
+    "unit_price": lazy("Unit price"), "location": lazy("Delivery location"), "external_id": lazy("Id in your ERP"),
+    "delivered_at": lazy("Delivered at"), "qty_delivered": lazy("Quantity delivered"),
+    "qty_rejected": lazy("Quantity rejected"), "amount": lazy("Amount"), "issued_on": lazy("Issued on"),
+    "due_date": lazy("Due date"), "paid_on": lazy("Paid on"), "disputed": lazy("Disputed (true or false)"),
+    "period": lazy("Month (YYYY-MM)"), "qty": lazy("Quantity"),
+}
 # (field, required)
 FIELDS = {
     "orders": [("order_external_id", True), ("ordered_at", True), ("line_external_id", True), ("item_code", True),

@@ -54,7 +54,7 @@ class Tile:
             return []
         low, metric = min(values), self.kpi["metric"]
         scale = 44 / ((max(values) - low) or 1)  # a position on the screen: binary floating point will do
-        return [(i * 20 + 10, round(52 - (float(value) - low) * scale, 1), f"{start.isoformat()}: "
+        return [(i * 20 + 10, round(52 - (float(value) - low) * scale, 1), f"{i18n.format_period(start, self.kind)}: "
                  f"{shown(value, metric)}") for i, (start, value) in enumerate(self.trend) if value is not None]
 
     @property
@@ -205,12 +205,13 @@ async def export_scorecard(request: Request, actor: Actor, relationship_id: UUID
         raise not_found()
     _version, tiles = await tiles_for(rel, party, month, today)
     # the value with the four decimals it is stored with (the tile's is exact)
-    rows = [[t.kpi["metric"], party, t.kind, t.start.isoformat(), None if t.value is None else _half_up(t.value, 4),
+    rows = [[t.kpi["metric"], party, t.kind, t.start, None if t.value is None else _half_up(t.value, 4),
              t.numerator, t.denominator,
              Decimal(str(t.kpi["target"])), Decimal(str(t.kpi["warning"])), t.status,
              Decimal(str(t.kpi.get("weight") or 0))] for t in tiles]
     score = composite(tiles)
-    rows.append(["composite_score", party, "", month.isoformat(), score, None, None, None, None, "", None])
+    rows.append(["composite_score", party, "", month, None if score is None else _half_up(score, 2),
+                 None, None, None, None, "", None])
     return table_response(f"scorecard-{party}-{month.strftime('%Y-%m')}", EXPORT_COLUMNS, rows, fmt,
                           sheet="scorecard")
 
@@ -283,7 +284,8 @@ async def _data_page(request: Request, actor: Actor, view, *, errors: dict | Non
     recent = await ImportJob.objects().where(ImportJob.relationship == view.relationship.id).order_by(
         ImportJob.created_at, ascending=False).limit(20)
     return page(request, "operations/data.html", status_code=status_code, view=view, tab="data",
-                orgs=view.orgs, kinds=imports.KINDS, recent=recent, errors=errors or {})
+                orgs=view.orgs, kinds=imports.KINDS, recent=recent, errors=errors or {},
+                job_statuses=imports.STATUSES)
 
 
 @get("/relationships/{relationship_id:uuid}/data")
@@ -317,7 +319,7 @@ async def _import_page(request: Request, actor: Actor, job, view, *, errors: dic
     return page(request, "operations/_import_status.html" if partial else "operations/import.html",
                 status_code=status_code, view=view, tab="data", orgs=view.orgs, job=job,
                 columns=info.get("columns", []), mapping=imports._loads(job.mapping) or {},
-                fields=imports.FIELDS[job.kind], kinds=imports.KINDS, report=imports._loads(job.errors) or [],
+                fields=imports.FIELDS[job.kind], field_labels=imports.FIELD_LABELS, kinds=imports.KINDS, report=imports._loads(job.errors) or [],
                 result=info, errors=errors or {})
 
 

@@ -12,7 +12,7 @@ import io
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale, dates, numbers
@@ -174,6 +174,21 @@ def format_date(value: date | datetime | None, tz: str | None = None, fmt: str =
     if fmt not in ("short", "medium", "long"):
         return dates.format_date(value, format=fmt, locale=_babel_locale(current_locale()))
     return _date_formatter(current_locale(), fmt)(value)
+
+
+@lru_cache(maxsize=4096)
+def _period_text(locale: str, kind: str, start: date) -> str:
+    babel_locale = _babel_locale(locale)
+    if kind == "month":
+        return dates.format_skeleton("yMMMM", start, locale=babel_locale)
+    if kind == "quarter":
+        return dates.format_skeleton("yQQQ", start, locale=babel_locale)
+    return str(start.year)
+
+
+def format_period(start: date, kind: str = "month") -> str:
+    """A KPI period as people name it: "June 2026", "Q2 2026" ("T2 2026" in Spanish), "2026"."""
+    return _period_text(current_locale(), kind, start)
 
 
 def format_datetime(value: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -205,6 +205,9 @@ def build_environment(language: str | None = None) -> Environment:
         number=i18n.format_number,
         money=i18n.format_money,
         fixed=i18n.format_fixed,
+        period=i18n.format_period,
+        # the last day of a period given by its end (the first day after it)
+        last_day=lambda end: end - timedelta(days=1),
         decimal=lambda value: Decimal(str(value)),
         isodate=lambda value: date.fromisoformat(value) if isinstance(value, str) else value,
         # {key: label} with every label translated (a table's column of labels, translated once)

@@ -59,6 +59,32 @@
     else select.form.submit();
   });
 
+  // The summary of a form's errors names each field, as a link to it: "Name: This field is required."
+  // (the server knows the message; the page knows the label).
+  function nameErrors(root) {
+    var boxes = root.querySelectorAll ? root.querySelectorAll('.form-errors') : [];
+    Array.prototype.forEach.call(boxes, function (box) {
+      var form = box.nextElementSibling;
+      while (form && form.tagName !== 'FORM') form = form.nextElementSibling;
+      if (!form) form = box.closest('form') || (box.parentElement && box.parentElement.querySelector('form'));
+      if (!form) return;
+      Array.prototype.forEach.call(box.querySelectorAll('li[data-field]'), function (item) {
+        if (item.querySelector('a')) return;
+        var control = form.elements.namedItem(item.getAttribute('data-field'));
+        if (control && !control.labels && control.length) control = control[0];
+        var label = control && control.labels && control.labels[0];
+        if (!label || !control.id) return;
+        var link = document.createElement('a');
+        link.href = '#' + control.id;
+        link.textContent = label.textContent.replace(/\s*\*\s*$/, '').trim();
+        item.insertBefore(document.createTextNode(': '), item.firstChild);
+        item.insertBefore(link, item.firstChild);
+      });
+    });
+  }
+  nameErrors(document);
+  document.body.addEventListener('htmx:afterSwap', function (evt) { nameErrors(evt.target); });
+
   // After an htmx swap, move focus into the new content for keyboard users.
   // The event is dispatched on the new content (also for outerHTML swaps).
   document.body.addEventListener('htmx:afterSwap', function (evt) {

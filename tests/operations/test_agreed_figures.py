@@ -248,3 +248,23 @@ async def test_a_period_closed_with_no_data_stays_so_until_an_audited_reopen(app
     await recompute(demo, rel, [NOV], datetime(2026, 12, 16, tzinfo=timezone.utc))
     otif = (await month_values(owner, rel))["otif"]
     assert (otif["numerator"], otif["denominator"]) == (1, 2)
+
+
+async def test_the_scorecard_names_periods_and_writes_numbers_in_the_readers_language(app, demo, owner, browser):
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    await sign(owner, rel, {"kpis": [OTIF, {"id": "k4", "metric": "rejection_ppm", "measured_party": "supplier",
+                                            "target": "500", "warning": "1000", "period": "quarter", "weight": "0"}]})
+    ana = await browser(ANA)
+    await two_lines(ana, rel)
+    await recompute(demo, rel, [NOV], datetime(2026, 12, 2, tzinfo=timezone.utc))
+    carlos = await browser("carlos@lacteos.example")  # reads Spanish
+    page = (await carlos.get(f"/relationships/{rel}/scorecard?period=2026-11")).text
+    heading = page.split("<h2>")[1].split("</h2>")[0]
+    assert "noviembre de 2026" in heading and "2026-11" not in heading
+    assert "← octubre de 2026" in page and "diciembre de 2026 →" in page
+    assert "T4 2026" in page.split('id="kpi-rejection_ppm"')[1] and "(quarter)" not in page
+    # 50 % of a 96 % target: 52.083… → "52,1" (a decimal comma)
+    assert '<span class="stat-value">52,1</span>' in page
+    assert "<title>noviembre de 2026: 50,00 %</title>" in page
+    explained = (await carlos.get(f"/relationships/{rel}/scorecard/explain?metric=otif&kind=month&start=2026-11-01")).text
+    assert "noviembre de 2026</h2>" in explained and "2026-12-01" not in explained

@@ -131,7 +131,7 @@ async def test_kpis_by_hand_recomputed_by_the_worker(app, demo, owner, browser, 
         # the trend: one period with data, the twelfth, drawn at the bottom right of its box
         otif = page.text.split('id="kpi-otif"')[1].split("</article>")[0]
         assert '<polyline fill="none" stroke="currentColor" stroke-width="2" points="230,52.0"/>' in otif
-        assert '<circle cx="230" cy="52.0" r="2.5"><title>2026-11-01: 60.00 %</title></circle>' in otif
+        assert '<circle cx="230" cy="52.0" r="2.5"><title>November 2026: 60.00 %</title></circle>' in otif
     client_page = await ana.get(f"/relationships/{rel}/scorecard?period=2026-11&party=client")
     assert "50.00 %" in client_page.text and "5.56 %" in client_page.text
     explained = await ana.get(f"/relationships/{rel}/scorecard/explain?metric=otif&kind=month&start=2026-11-01"

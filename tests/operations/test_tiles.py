@@ -15,12 +15,12 @@ def tile(metric: str, values: list) -> Tile:
 def test_points_span_the_box_from_the_lowest_to_the_highest_value():
     # lowest 90 at the bottom (y 52), highest 100 at the top (52 - 44 = 8), 95 half way (30)
     assert tile("otif", [None, "90", "95", None, "100"]).points == [
-        (30, Decimal("52.0"), "2026-02-01: 90.00 %"),
-        (50, Decimal("30.0"), "2026-03-01: 95.00 %"),
-        (90, Decimal("8.0"), "2026-05-01: 100.00 %"),
+        (30, Decimal("52.0"), "February 2026: 90.00 %"),
+        (50, Decimal("30.0"), "March 2026: 95.00 %"),
+        (90, Decimal("8.0"), "May 2026: 100.00 %"),
     ]
     # one value (no span) sits at the bottom; no value, no chart
-    assert tile("otif", [None, "97.5"]).points == [(30, Decimal("52.0"), "2026-02-01: 97.50 %")]
+    assert tile("otif", [None, "97.5"]).points == [(30, Decimal("52.0"), "February 2026: 97.50 %")]
     assert tile("otif", [None, None]).points == []
     assert tile("otif", [None, "90", "95", None, "100"]).polyline == "30,52.0 50,30.0 90,8.0"
     assert tile("otif", [None, None]).polyline == ""
