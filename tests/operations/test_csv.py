@@ -46,7 +46,7 @@ async def test_a_bad_file_is_rejected_whole_then_a_good_one_lands(app, demo, own
     assert missing.status_code == 422 and "Choose the column that holds this field." in missing.text
     assert (await ana.post(f"{url}/start", MAPPING)).status_code == 302
     page = await finished(ana, url)
-    assert 'id="import-rejected"' in page.text
+    assert 'id="import-rejected"' in page.text and "Nothing was imported: 2 problems were found." in page.text
     report = re.findall(r"<tr><td>(\d+)</td><td>([^<]+)</td><td>([^<]+)</td></tr>", page.text)
     assert report == [("3", "Cantidad", "Enter a number, like 12.5."),
                       ("4", "Fecha prometida", "Enter a date as YYYY-MM-DD.")]
