@@ -119,18 +119,24 @@ async def add_contact(request: Request, actor: Actor, relationship_id: UUID, dat
 
 
 @get("/contacts/{contact_id:uuid}")
-async def contact_row(request: Request, actor: Actor, contact_id: UUID) -> Template:
+async def contact_row(request: Request, actor: Actor, contact_id: UUID) -> Template | Redirect:
+    """The contact's row (htmx puts it back after an edit); a browser asking for it gets the list."""
     contact, view, can_edit = await access.get_contact_for(actor, contact_id)
+    if not request.headers.get("hx-request"):
+        return Redirect(path=f"/relationships/{view.relationship.id}/contacts")
     return page(request, "relationships/_contact_row.html", contact=contact, view=view, can_edit=can_edit)
 
 
 @get("/contacts/{contact_id:uuid}/edit")
 async def edit_contact(request: Request, actor: Actor, contact_id: UUID) -> Template:
+    """The edit form: in place of the row for htmx, a page of its own otherwise (a new tab, no JavaScript)."""
     contact, view, can_edit = await access.get_contact_for(actor, contact_id)
     if not can_edit:
         raise Forbidden()
-    return page(request, "relationships/_contact_edit.html", contact=contact, view=view, form=None, errors={},
-                purposes=CONTACT_PURPOSES, colleagues=await colleagues_of(actor))
+    template = "relationships/_contact_edit.html" if request.headers.get("hx-request") else \
+        "relationships/contact_edit_page.html"
+    return page(request, template, contact=contact, view=view, form=None, errors={}, purposes=CONTACT_PURPOSES,
+                colleagues=await colleagues_of(actor), tab="contacts", orgs=view.orgs)
 
 
 @post("/contacts/{contact_id:uuid}")
@@ -142,8 +148,10 @@ async def update_contact(request: Request, actor: Actor, contact_id: UUID, data:
         await actions.do_update_contact(actor=actor, contact=contact, view=view, data=_contact_input(data),
                                         version=form_int(data.get("version")))
     except FieldErrors as exc:
-        return page(request, "relationships/_contact_edit.html", status_code=422, contact=contact, view=view,
-                    form=data, errors=exc.errors, purposes=CONTACT_PURPOSES, colleagues=await colleagues_of(actor))
+        template = "relationships/_contact_edit.html" if request.headers.get("hx-request") else \
+            "relationships/contact_edit_page.html"
+        return page(request, template, status_code=422, contact=contact, view=view, form=data, errors=exc.errors,
+                    purposes=CONTACT_PURPOSES, colleagues=await colleagues_of(actor), tab="contacts", orgs=view.orgs)
     if request.headers.get("hx-request"):
         return page(request, "relationships/_contact_row.html", contact=contact, view=view, can_edit=True)
     return Redirect(path=f"/relationships/{view.relationship.id}/contacts")

@@ -158,3 +158,20 @@ async def test_a_contact_can_be_linked_to_a_colleague_only(demo, browser, owner)
         "purpose": "quality", "name": "Olga", "email": "olga@otra.example", "user_id": str(olga)}, htmx=True)
     assert refused.status_code == 422 and "Choose a colleague from the list." in refused.text
     assert await owner.fetchval("SELECT count(*) FROM contact WHERE name = 'Olga'") == 0
+
+
+async def test_the_contact_edit_link_opened_on_its_own_is_a_whole_page(demo, browser, owner):
+    """"Edit" opened in a new tab (or without JavaScript): the form within the site's layout; saving
+    returns to the list, and a bad value comes back on the same page."""
+    ana = await browser("ana@lacteos.example")
+    contact = await owner.fetchval("SELECT id FROM contact WHERE name = 'Muelle de recepción'")
+    edit = await ana.get(f"/contacts/{contact}/edit")
+    assert edit.status_code == 200 and edit.text.lstrip().startswith("<!doctype html>")
+    assert 'class="site-header"' in edit.text and f'<tr id="contact-{contact}" class="editing">' in edit.text
+    bad = await ana.post(f"/contacts/{contact}", {"purpose": "logistics", "name": "", "email": "x@lacteos.example",
+                                                  "version": "1"})
+    assert bad.status_code == 422 and bad.text.lstrip().startswith("<!doctype html>") and "This field is required." in bad.text
+    saved = await ana.post(f"/contacts/{contact}", {"purpose": "logistics", "name": "Muelle 3",
+                                                    "email": "x@lacteos.example", "version": "1"})
+    assert saved.status_code == 302 and saved.headers["location"] == f"/relationships/{rel(demo)}/contacts"
+    assert (await ana.get(f"/contacts/{contact}")).status_code == 302  # the row alone is for htmx
