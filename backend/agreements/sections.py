@@ -16,6 +16,7 @@ from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from backend.web import i18n
 from backend.web.i18n import gettext as _
 from backend.web.i18n import lazy
 
@@ -233,7 +234,7 @@ def _parse(f: Field, raw: str, contact_sides: dict[str, str]) -> Any:
             raise ValueError(_("Enter a whole number.")) from None
     else:
         try:
-            number = Decimal(raw.replace(",", "."))
+            number = i18n.parse_decimal(raw)
         except InvalidOperation:
             raise ValueError(_("Enter a number, like 12.5.")) from None
         if not number.is_finite():

@@ -94,7 +94,7 @@ def _decimal(data: dict, name: str, errors: dict, *, maximum: Decimal | None = N
     if not raw:
         return None
     try:
-        value = Decimal(raw.replace(",", "."))
+        value = i18n.parse_decimal(raw)
         if not value.is_finite():
             raise InvalidOperation
     except InvalidOperation:

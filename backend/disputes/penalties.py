@@ -245,13 +245,14 @@ async def do_set_period_value(*, actor, view, period: str, raw: str, lock: int) 
 
     from backend.audit.actions import record
     from backend.disputes.workflow import CLIENT, Who
+    from backend.web import i18n
     from backend.web.errors import Conflict, FieldErrors, Forbidden
     from backend.web.i18n import gettext as _
 
     if not Who(view.side, view.my_role, actor.is_admin).acts_for(CLIENT):
         raise Forbidden()
     try:
-        value = Decimal((raw or "").strip().replace(",", "."))
+        value = i18n.parse_decimal(raw or "")
         if not value.is_finite() or value < 0:
             raise InvalidOperation
     except InvalidOperation:

@@ -11,7 +11,7 @@ import contextvars
 import io
 import re
 from datetime import date, datetime, timezone
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
@@ -201,6 +201,42 @@ def format_datetime(value: datetime | None, tz: str | None = None, fmt: str = "m
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return _datetime_formatter(current_locale(), fmt)(value.astimezone(_zone(tz or "UTC")))
+
+
+_GROUPED = re.compile(r"\d{1,3}(?:X\d{3})+")
+
+
+def parse_decimal(raw: str) -> Decimal:
+    """A number as a person types it in their language: "12400.50", "12.400,50" (Spanish, Dutch),
+    "12,400.50" (English), "12,5" anywhere. Raises InvalidOperation when it is not a number.
+
+    A lone "." or "," followed by exactly three digits is the language's thousands separator when
+    it is that language's ("12.400" is 12400 in Spanish, 12.4 in English); otherwise it is the
+    decimal mark. Thousands separators must group by threes."""
+    text = re.sub(r"[\s\u00a0\u202f']", "", raw or "")
+    sign = ""
+    if text[:1] in ("+", "-"):
+        sign, text = text[0], text[1:]
+    marks = [c for c in text if c in ".,"]
+    group = numbers.get_group_symbol(_babel_locale(current_locale()))
+    if len(set(marks)) == 2:  # both: the last one is the decimal mark
+        decimal_mark = text[max(text.rfind("."), text.rfind(","))]
+        whole, fraction = text.rsplit(decimal_mark, 1)
+        separator = "," if decimal_mark == "." else "."
+    elif len(marks) > 1:  # one mark, several times: thousands
+        whole, fraction, separator = text, "", marks[0]
+    elif marks and marks[0] == group and re.fullmatch(r"\d{1,3}[.,]\d{3}", text):
+        whole, fraction, separator = text, "", marks[0]
+    else:
+        whole, _, fraction = text.replace(",", ".").partition(".")
+        separator = None
+    if separator and separator in whole:
+        if not _GROUPED.fullmatch(whole.replace(separator, "X")):
+            raise InvalidOperation(raw)
+        whole = whole.replace(separator, "")
+    if not whole.isdigit() and not (whole == "" and fraction) or (fraction and not fraction.isdigit()):
+        raise InvalidOperation(raw)
+    return Decimal(f"{sign}{whole or 0}" + (f".{fraction}" if fraction else ""))
 
 
 @cache

@@ -55,3 +55,19 @@ async def test_log_contest_with_evidence_settle_and_ledger(app, demo, agreement,
     actions = await owner.fetch("SELECT action FROM audit_entry WHERE target_type = 'deviation' ORDER BY seq")
     assert [a["action"] for a in actions] == ["deviation.logged", "deviation.contest", "deviation.evidence_added",
                                               "deviation.propose_settlement", "deviation.accept_settlement"]
+
+
+async def test_amounts_are_read_as_the_reader_writes_them(app, demo, agreement, browser, owner):
+    """"12,400.00" in English is twelve thousand four hundred (it was read as 12.40); the language
+    switched to Spanish, "12.400,00" is too — the way the page itself writes amounts."""
+    rel = agreement["relationship"]
+    ana = await browser("ana@lacteos.example")
+    form = {"type": "late_delivery", "occurred_at": "2026-11-03T10:00", "severity": "high", "days_late": "3",
+            "subject_kind": "order_line", "subject_ref": "PO-4471/2", "description": "Late."}
+    assert (await ana.post(f"/relationships/{rel}/deviations", form | {"value": "12,400.00"})).status_code == 302
+    assert (await ana.post("/language", {"locale": "es", "next": "/"})).status_code in (302, 303)
+    assert (await ana.post(f"/relationships/{rel}/deviations", form | {"value": "12.400,00"})).status_code == 302
+    bad = await ana.post(f"/relationships/{rel}/deviations", form | {"value": "12.40.0"})
+    assert bad.status_code == 422
+    assert [r["value"] for r in await owner.fetch("SELECT value FROM deviation ORDER BY number")] == [
+        Decimal("12400.00"), Decimal("12400.00")]

@@ -175,3 +175,29 @@ def test_template_gettext_formats_and_escapes_as_the_i18n_extension_does():
         assert text.render(who="<b>O'Brien</b>") == "Rol de <b>O'Brien</b>"
     finally:
         i18n._locale.reset(token)
+
+
+def test_numbers_are_read_as_people_write_them_in_their_language():
+    from decimal import Decimal, InvalidOperation
+
+    import pytest
+
+    from backend.web import i18n
+
+    expected = {
+        "en": {"12400.50": "12400.50", "12,400.50": "12400.50", "12,400": "12400", "12,5": "12.5", "12.5": "12.5",
+               "1,234,567.8": "1234567.8", "-3": "-3", ".5": "0.5", "1 234,5": "1234.5"},
+        "es": {"12.400,50": "12400.50", "12400,50": "12400.50", "12.400": "12400", "12,5": "12.5", "12.5": "12.5",
+               "1.234.567": "1234567"},
+        "nl": {"12.400,50": "12400.50", "1.234": "1234", "0,25": "0.25"},
+    }
+    for language, cases in expected.items():
+        token = i18n.set_locale(language)
+        try:
+            for text, value in cases.items():
+                assert i18n.parse_decimal(text) == Decimal(value), (language, text)
+            for bad in ("abc", "1.2.3", "12,40.5", "1e5", "", "NaN", "12..5", "1,23,456", "-", "."):
+                with pytest.raises(InvalidOperation):
+                    i18n.parse_decimal(bad)
+        finally:
+            i18n._locale.reset(token)
