@@ -18,6 +18,7 @@ class Mail:
     to: str
     subject: str
     body: str
+    date: object = None  # the Date header, parsed
 
 
 class Box:
@@ -25,7 +26,7 @@ class Box:
         self.folder = folder
 
     def messages(self) -> list[Mail]:
-        return [Mail(m["to"], m["subject"], m["body"]) for m in read_messages(self.folder, limit=1000)]
+        return [Mail(m["to"], m["subject"], m["body"], m["date"]) for m in read_messages(self.folder, limit=1000)]
 
     async def wait_for(self, to: str, timeout: float = 10.0) -> Mail:
         deadline = asyncio.get_running_loop().time() + timeout

@@ -7,7 +7,7 @@ import logging
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from backend import db, jobs
@@ -59,6 +59,7 @@ def build_message(to: str, subject: str, body: str) -> EmailMessage:
     message["To"] = to
     message["Subject"] = subject
     message["Message-ID"] = make_msgid(domain="pacto.example")
+    message["Date"] = formatdate(usegmt=True)  # required by RFC 5322; mail clients sort by it
     message.set_content(body)
     return message
 

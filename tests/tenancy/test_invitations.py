@@ -14,6 +14,7 @@ async def test_admin_invites_a_colleague_who_joins_with_the_emailed_link(demo, b
         assert response.status_code == 200 and "Invitation sent." in response.text
         message = await box.wait_for("nuria@lacteos.example")
     assert "Lácteos del Valle" in message.subject
+    assert message.date is not None and message.date.datetime.tzinfo is not None  # RFC 5322 requires a Date
     link = LINK_RE.search(message.body).group(1)
     token = link.rsplit("/", 1)[1]
     stored = await owner.fetchrow("SELECT token_hash, org_role FROM invitation WHERE email = 'nuria@lacteos.example'")
