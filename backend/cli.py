@@ -267,7 +267,8 @@ def _start_demo_idp(s: Servers, cfg: config.Settings):
     except devidp.IdpError as exc:
         return None, f"SSO demo skipped: {str(exc).splitlines()[0]}"
     return idp, (f"Demo identity provider at {idp.issuer}: \"Sign in with Envases Norte\" as "
-                 "bram@envases.example or nora@envases.example (any password).")
+                 "bram@envases.example, eva@envases.example or nora@envases.example (any password); "
+                 "\"Sign in with a password instead\" on the sign-in page for their Pacto passwords.")
 
 
 def _port_free(port: int) -> bool:
