@@ -365,6 +365,8 @@ async def seed_operations(admin_url: str, now=None) -> bool:
                         day = _weekday(promised + timedelta(days=rng.randrange(1, 4) if late else -(rng.random() < 0.1)))
                         hour = rng.randrange(15, 18) if rng.random() < 0.05 else rng.randrange(7, 13)
                         when = datetime.combine(day, time(hour, rng.randrange(60)), zone)
+                        if when > now:
+                            continue  # not delivered yet
                         short = rng.random() < 0.04
                         sent = qty * Decimal("0.9") if short else qty
                         rejected = (sent * Decimal(rng.randrange(5, 20)) / 1000).quantize(Decimal(1)) \
@@ -376,6 +378,8 @@ async def seed_operations(admin_url: str, now=None) -> bool:
                         deliveries.append((f"D-{line}", line, when, sent, rejected))
                 for half in (0, 1):
                     issued = month + timedelta(days=14 * half + 13)
+                    if issued > today:
+                        continue
                     due = issued + timedelta(days=30)
                     paid = due + timedelta(days=rng.randrange(-5, 1) if rng.random() < 0.9 else rng.randrange(1, 12))
                     invoices.append((f"INV-{issued.isoformat()}", (billed / 2).quantize(Decimal("0.01")), issued,

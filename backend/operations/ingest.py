@@ -155,7 +155,7 @@ def _sent_by_other() -> str:
 
 
 async def _check_owner(table: str, rel: UUID, org: UUID, externals: list[str], numbers: list[int],
-                       errors: list[dict]) -> None:
+                       errors: list[dict], field: str = "external_id") -> None:
     """A row already stored by the other organization is refused, naming the row (`numbers[i]` is
     the number of the row holding `externals[i]`); a row that no organization has sent keeps
     no owner until someone sends it."""
@@ -164,7 +164,7 @@ async def _check_owner(table: str, rel: UUID, org: UUID, externals: list[str], n
         " AND source_org <> $3", rel, externals, org)}
     for external, number in zip(externals, numbers, strict=True):
         if external in taken and len(errors) < MAX_ERRORS:
-            errors.append({"row": number, "field": "external_id", "message": _sent_by_other()})
+            errors.append({"row": number, "field": field, "message": _sent_by_other()})
 
 
 async def ingest_orders(*, actor: Actor, view: RelationshipView, orders: list[dict[str, Any]]) -> dict:
@@ -196,7 +196,10 @@ async def ingest_orders(*, actor: Actor, view: RelationshipView, orders: list[di
     _unique([line[1] for line in line_rows], "external_id", errors)
     rel, org, now = view.relationship.id, actor.org.id, datetime.now(timezone.utc)
     if not errors:
-        await _check_owner("purchase_order", rel, org, [o[0] for o in order_rows], order_numbers, errors)
+        # one load of a relationship's orders at a time: the next one sees this one's rows, and their owner
+        await _take_turn(f"orders:{rel}", None)
+        await _check_owner("purchase_order", rel, org, [o[0] for o in order_rows], order_numbers, errors,
+                           field="order_external_id")
         await _check_owner("order_line", rel, org, [line[1] for line in line_rows], line_numbers, errors)
     if errors:
         raise RowErrors(errors)
@@ -427,6 +430,7 @@ async def ingest_invoices(*, actor: Actor, view: RelationshipView, invoices: lis
     _unique([row[0] for row in rows], "external_id", errors)
     rel, org = view.relationship.id, actor.org.id
     if not errors:
+        await _take_turn(f"invoices:{rel}", None)
         await _check_owner("invoice", rel, org, [row[0] for row in rows], list(range(1, len(rows) + 1)), errors)
     if errors:
         raise RowErrors(errors)
@@ -466,6 +470,7 @@ async def ingest_forecasts(*, actor: Actor, view: RelationshipView, forecasts: l
     _unique([row[0] for row in rows], "external_id", errors)
     rel, org = view.relationship.id, actor.org.id
     if not errors:
+        await _take_turn(f"forecasts:{rel}", None)
         await _check_owner("forecast", rel, org, [row[0] for row in rows], list(range(1, len(rows) + 1)), errors)
     if errors:
         raise RowErrors(errors)

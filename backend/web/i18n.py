@@ -203,7 +203,7 @@ def format_datetime(value: datetime | None, tz: str | None = None, fmt: str = "m
     return _datetime_formatter(current_locale(), fmt)(value.astimezone(_zone(tz or "UTC")))
 
 
-_GROUPED = re.compile(r"\d{1,3}(?:X\d{3})+")
+_GROUPED = re.compile(r"[1-9]\d{0,2}(?:X\d{3})+")  # thousands: no leading zero ("0.125" is a fraction)
 
 
 def parse_decimal(raw: str) -> Decimal:
@@ -213,7 +213,12 @@ def parse_decimal(raw: str) -> Decimal:
     A lone "." or "," followed by exactly three digits is the language's thousands separator when
     it is that language's ("12.400" is 12400 in Spanish, 12.4 in English); otherwise it is the
     decimal mark. Thousands separators must group by threes."""
-    text = re.sub(r"[\s\u00a0\u202f']", "", raw or "")
+    text = (raw or "").strip()
+    if re.search(r"[\s\u00a0\u202f']", text):  # spaces or apostrophes: thousands, grouped by threes
+        head = re.split(r"[.,](?=\d*$)", text.lstrip("+-"), maxsplit=1)[0]
+        if not _GROUPED.fullmatch(re.sub(r"[\s\u00a0\u202f']", "X", head)):
+            raise InvalidOperation(raw)
+        text = re.sub(r"[\s\u00a0\u202f']", "", text)
     sign = ""
     if text[:1] in ("+", "-"):
         sign, text = text[0], text[1:]
@@ -225,7 +230,7 @@ def parse_decimal(raw: str) -> Decimal:
         separator = "," if decimal_mark == "." else "."
     elif len(marks) > 1:  # one mark, several times: thousands
         whole, fraction, separator = text, "", marks[0]
-    elif marks and marks[0] == group and re.fullmatch(r"\d{1,3}[.,]\d{3}", text):
+    elif marks and marks[0] == group and re.fullmatch(r"[1-9]\d{0,2}[.,]\d{3}", text):
         whole, fraction, separator = text, "", marks[0]
     else:
         whole, _, fraction = text.replace(",", ".").partition(".")

@@ -56,8 +56,20 @@ async def test_demo_operations_give_the_scorecard_a_measured_year_once(demo, dat
     assert [m["closed"] for m in months] == [True] * 11 + [False]  # up to October (closed 10 days after)
     # rows the ingestion would accept: never more rejected than delivered
     assert await owner.fetchval("SELECT count(*) FROM delivery WHERE qty_rejected > qty_delivered") == 0
+    assert await owner.fetchval("SELECT count(*) FROM delivery WHERE delivered_at > $1", now) == 0
+    assert await owner.fetchval("SELECT count(*) FROM invoice WHERE issued_on > $1", now.date()) == 0
     ana = await browser("ana@lacteos.example")
     relationship = await owner.fetchval("SELECT relationship FROM kpi_value LIMIT 1")
     page = await ana.get(f"/relationships/{relationship}/scorecard?period=2026-11")
     assert page.status_code == 200 and page.text.count("no data") == 0
     assert await owner.fetchval("SELECT count(*) FROM deviation WHERE source = 'worker'") > 0  # proposed from the data
+
+
+
+async def test_demo_operations_seed_on_any_day_of_the_month(demo, database, owner):
+    """Late deliveries never land after today, whatever today is (they were proposed as deviations
+    "in the future", which are refused, and the seed failed on some days)."""
+    from datetime import datetime, timezone
+
+    await demo_data.seed_agreement(database.admin_url)
+    assert await demo_data.seed_operations(database.admin_url, datetime(2026, 11, 10, 9, tzinfo=timezone.utc))

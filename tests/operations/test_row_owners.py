@@ -29,7 +29,7 @@ async def test_the_other_side_cannot_rewrite_rows_it_did_not_send(app, demo, own
     ana, bram = await browser(ANA), await browser(BRAM)
     assert (await send(ana, rel, "orders", ORDERS)).status_code == 200
     # row 2: PO-900 (the second order) and its line; PO-901, row 1, is new and not the problem
-    assert refused_rows(await send(bram, rel, "orders", MOVED)) == [(2, "external_id", THEIRS), (2, "external_id", THEIRS)]
+    assert refused_rows(await send(bram, rel, "orders", MOVED)) == [(2, "order_external_id", THEIRS), (2, "external_id", THEIRS)]
     assert await owner.fetchval("SELECT count(*) FROM order_line WHERE external_id = 'PO-901-1'") == 0  # all or nothing
     line = await owner.fetchrow("SELECT qty_ordered, promised_date::text, source_org FROM order_line"
                                 " WHERE external_id = 'PO-900-1'")
@@ -74,7 +74,7 @@ async def test_a_row_no_one_has_sent_goes_to_the_first_who_sends_it(app, demo, o
     assert (await send(bram, rel, "orders", ORDERS)).status_code == 200
     assert {r["source_org"] for r in await owner.fetch("SELECT source_org FROM order_line")} == {
         demo["orgs"]["Envases Norte"]}
-    assert refused_rows(await send(ana, rel, "orders", ORDERS))[0] == (1, "external_id", THEIRS)
+    assert refused_rows(await send(ana, rel, "orders", ORDERS))[0] == (1, "order_external_id", THEIRS)
 
 
 async def test_a_csv_file_with_the_other_sides_rows_is_rejected_whole(app, demo, owner, browser, worker):
@@ -90,3 +90,48 @@ async def test_a_csv_file_with_the_other_sides_rows_is_rejected_whole(app, demo,
     assert 'id="import-rejected"' in page.text and THEIRS in page.text
     assert await owner.fetchval("SELECT count(*) FROM order_line WHERE source_org = $1",
                                 demo["orgs"]["Lácteos del Valle"]) == 3
+
+
+async def test_two_loads_at_once_cannot_slip_a_line_into_the_other_sides_order(app, demo, owner):
+    """Ana's load of PO-R has written but not committed when Bram sends PO-R too: his waits for
+    hers, then finds her order and is refused, instead of adding his line to it."""
+    import asyncio
+
+    import pytest
+
+    from backend import db
+    from backend.operations import ingest
+    from backend.relationships.access import get_relationship_for
+    from backend.tenancy.tables import Organization, User
+    from backend.web.current import Actor
+    from backend.web.errors import RowErrors
+
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+
+    def order(line):
+        return [{"external_id": "PO-R", "ordered_at": "2026-11-01T08:00:00Z", "lines": [
+            {"external_id": line, "item_code": "CUP", "qty_ordered": "10", "promised_date": "2026-11-10"}]}]
+
+    async def load(email, orders, written=None, release=None):
+        org_id = demo["orgs"]["Lácteos del Valle" if email == ANA else "Envases Norte"]
+        async with db.tenant_transaction(org_id):
+            user = await User.objects().where(User.email == email).first()
+            actor = Actor(user=user, org=await Organization.objects().where(Organization.id == org_id).first())
+            result = await ingest.ingest_orders(actor=actor, view=await get_relationship_for(actor, rel), orders=orders)
+            if written:
+                written.set()
+                await release.wait()
+            return result
+
+    written, release = asyncio.Event(), asyncio.Event()
+    first = asyncio.create_task(load(ANA, order("L-A"), written, release))
+    await asyncio.wait_for(written.wait(), 10)
+    second = asyncio.create_task(load(BRAM, order("L-B")))
+    await asyncio.sleep(0.3)
+    assert not second.done()  # waiting for Ana's load to end
+    release.set()
+    assert (await first)["rows"] == 1
+    with pytest.raises(RowErrors) as refused:
+        await second
+    assert [(e["row"], e["field"]) for e in refused.value.errors] == [(1, "order_external_id")]
+    assert [r["external_id"] for r in await owner.fetch("SELECT external_id FROM order_line")] == ["L-A"]
