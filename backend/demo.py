@@ -259,6 +259,17 @@ async def seed_agreement(admin_url: str) -> bool:
     return True
 
 
+async def _to_seed(table: str) -> Relationship | None:
+    """The demo relationship, when its agreement is signed and `table` holds none of its rows yet."""
+    relationship = await Relationship.objects().where(Relationship.name == RELATIONSHIPS[0]["name"]).first()
+    if await db.raw_one(f"SELECT 1 FROM {table} WHERE relationship = $1", relationship.id):  # noqa: S608 (ours)
+        return None
+    if not await db.raw_one("SELECT 1 FROM agreement_version WHERE relationship = $1 AND status = 'signed'",
+                            relationship.id):
+        return None
+    return relationship
+
+
 # -- deviations in dispute for the demo agreement -----------------------------------------------
 
 async def seed_disputes(admin_url: str) -> bool:
@@ -271,11 +282,8 @@ async def seed_disputes(admin_url: str) -> bool:
     await db.configure(admin_url, pool=False)
     try:
         async with db.tenant_transaction(None):
-            relationship = await Relationship.objects().where(Relationship.name == RELATIONSHIPS[0]["name"]).first()
-            if await db.raw_one("SELECT 1 FROM deviation WHERE relationship = $1", relationship.id):
-                return False
-            if not await db.raw_one("SELECT 1 FROM agreement_version WHERE relationship = $1 AND status = 'signed'",
-                                    relationship.id):
+            relationship = await _to_seed("deviation")
+            if relationship is None:
                 return False
             people = {}
             for email in ("ana@lacteos.example", "bram@envases.example", "eva@envases.example"):
@@ -333,11 +341,8 @@ async def seed_operations(admin_url: str, now=None) -> bool:
     await db.configure(admin_url, pool=False)
     try:
         async with db.tenant_transaction(None):
-            relationship = await Relationship.objects().where(Relationship.name == RELATIONSHIPS[0]["name"]).first()
-            if await db.raw_one("SELECT 1 FROM purchase_order WHERE relationship = $1", relationship.id):
-                return False
-            if not await db.raw_one("SELECT 1 FROM agreement_version WHERE relationship = $1 AND status = 'signed'",
-                                    relationship.id):
+            relationship = await _to_seed("purchase_order")
+            if relationship is None:
                 return False
             await db.bind_org(relationship.client_org)
             rng, zone = random.Random(2026), ZoneInfo(relationship.time_zone)
