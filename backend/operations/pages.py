@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
+from itertools import groupby
+from operator import itemgetter
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -116,56 +118,62 @@ def _back(kind: str, start: date, steps: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+# One round trip: the agreement version in force in month $2 (else the one in force today, $3), each
+# of its KPIs measuring party $4 with the twelve periods of its kind up to the one holding $2 (the
+# current), whether the current one is closed (its snapshot's time), and each period's value; one
+# row per KPI and period in the agreement's order, or a row without a KPI when the version has none.
+_TILES = """
+WITH version AS (
+  SELECT number, content->'kpis' AS kpis FROM agreement_version
+  WHERE relationship = $1 AND status = 'signed' AND effective_date <= greatest($2::date, $3::date)
+  ORDER BY effective_date <= $2::date DESC, effective_date DESC, number DESC LIMIT 1),
+kpi AS MATERIALIZED (
+  SELECT e.i, e.kpi::text AS kpi, e.kpi->>'metric' AS metric, e.kind, e.current, e.months,
+         (SELECT max(c.frozen_at) FROM kpi_value c WHERE c.relationship = $1 AND c.period_kind = e.kind
+            AND c.period_start = e.current AND c.frozen_at IS NOT NULL) AS frozen_at
+  FROM (SELECT k.ordinality AS i, k.value AS kpi, p.kind, p.months,
+               date_trunc(CASE p.months WHEN 1 THEN 'month' WHEN 3 THEN 'quarter' ELSE 'year' END, $2::date)::date
+                 AS current
+        FROM version, jsonb_array_elements(coalesce(version.kpis, '[]')) WITH ORDINALITY AS k,
+             LATERAL (SELECT coalesce(nullif(k.value->>'period', ''), 'month') AS kind) AS named,
+             LATERAL (SELECT named.kind, CASE named.kind WHEN 'month' THEN 1 WHEN 'quarter' THEN 3 ELSE 12 END
+                      AS months) AS p
+        WHERE k.value->>'measured_party' = $4) AS e)
+SELECT version.number, kpi.i, kpi.kpi, kpi.kind, kpi.frozen_at, period.start,
+       v.value, v.numerator, v.denominator
+FROM version
+LEFT JOIN (kpi CROSS JOIN LATERAL (
+    SELECT (kpi.current - make_interval(months => kpi.months * back))::date AS start
+    FROM generate_series(11, 0, -1) AS back) AS period) ON true
+LEFT JOIN kpi_value v ON v.relationship = $1 AND v.metric = kpi.metric AND v.period_kind = kpi.kind
+  AND v.period_start = period.start
+ORDER BY kpi.i, period.start
+"""
+
+
 async def tiles_for(rel, party: str, month: date, today: date):
     """(number of the version in force, tiles) of one party's KPIs for the periods holding `month`.
     The version is the one in force in `month` (in_force_on), else the one in force today; only its
     KPIs are read, not the whole agreement."""
-    version = await db.raw_one(
-        "SELECT number, content->'kpis' AS kpis FROM agreement_version WHERE relationship = $1"
-        " AND status = 'signed' AND effective_date <= greatest($2::date, $3::date)"
-        " ORDER BY effective_date <= $2::date DESC, effective_date DESC, number DESC LIMIT 1", rel.id, month, today)
-    kpi_list = (json.loads(version["kpis"]) if version and version["kpis"] else None) or []
-    rows = [k for k in kpi_list if k.get("measured_party") == party]
-    periods = []  # (kind, first, current) of each KPI: its 12 periods up to the one holding `month`
-    for kpi in rows:
-        kind = kpi.get("period") or "month"
-        start, _end = kpis.period_range(kind, month)
-        periods.append((kind, _back(kind, start, 11), start))
-    values: dict[int, dict] = {i: {} for i in range(len(rows))}
-    frozen: dict[int, datetime | None] = {}
-    # every KPI's 12 periods, and whether its current period is closed, in one round trip; the KPIs as
-    # a VALUES list of their own parameters, so that PostgreSQL knows how many there are and keeps one
-    # generic plan per count (from arrays it planned the statement again on every page: 0.2 ms)
-    kpi_rows = ", ".join(f"(${n * 4 + 2}::text, ${n * 4 + 3}::text, ${n * 4 + 4}::date, ${n * 4 + 5}::date, {n + 1})"
-                         for n in range(len(rows)))
-    for r in await db.raw(
-            # (materialized, so that the closed-period lookup runs once per KPI, not once per value)
-            f"WITH k AS MATERIALIZED (SELECT u.*, (SELECT max(c.frozen_at) FROM kpi_value c WHERE c.relationship = $1"
-            "   AND c.period_kind = u.kind AND c.period_start = u.last AND c.frozen_at IS NOT NULL) AS at"
-            f" FROM (VALUES {kpi_rows}) AS u(metric, kind, first, last, i))"
-            " SELECT k.i, k.at, v.period_start, v.value, v.numerator, v.denominator FROM k"
-            " LEFT JOIN kpi_value v ON v.relationship = $1 AND v.metric = k.metric AND v.period_kind = k.kind"
-            " AND v.period_start BETWEEN k.first AND k.last",
-            rel.id, *(value for kpi, (kind, first, last) in zip(rows, periods, strict=True)
-                      for value in (kpi["metric"], kind, first, last))) if rows else ():
-        frozen[r["i"] - 1] = r["at"]
-        if r["period_start"] is not None:
-            # shown, judged and weighed from the exact counts, not the stored value's four decimals
-            values[r["i"] - 1][r["period_start"]] = kpis.exact_value(
-                rows[r["i"] - 1]["metric"], r["numerator"], r["denominator"], r["value"]), r
+    rows = await db.raw(_TILES, rel.id, month, today, party)
     tiles = []
-    for i, (kpi, (kind, _first, start)) in enumerate(zip(rows, periods, strict=True)):
-        value, current = values[i].get(start, (None, None))
-        lower = KPI_LIBRARY[kpi["metric"]][1]
+    for i, periods in groupby(rows, key=itemgetter("i")):
+        if i is None:  # a version without KPIs for this party
+            break
+        periods = list(periods)
+        kpi, kind, current = json.loads(periods[0]["kpi"]), periods[0]["kind"], periods[-1]
+        metric = kpi["metric"]
+        # shown, judged and weighed from the exact counts, not the stored value's four decimals
+        trend = [(r["start"], kpis.exact_value(metric, r["numerator"], r["denominator"], r["value"]))
+                 for r in periods]
+        value = trend[-1][1]
+        lower = KPI_LIBRARY[metric][1]
         tiles.append(Tile(
-            kpi=kpi, label=KPI_LABELS[kpi["metric"]], kind=kind, start=start, value=value,
-            numerator=current["numerator"] if current else None,
-            denominator=current["denominator"] if current else None,
+            kpi=kpi, label=KPI_LABELS[metric], kind=kind, start=current["start"], value=value,
+            numerator=current["numerator"], denominator=current["denominator"],
             status=status_of(value, Decimal(str(kpi["target"])), Decimal(str(kpi["warning"])), lower),
-            trend=[(p, values[i][p][0] if p in values[i] else None) for p in (_back(kind, start, k)
-                                                                             for k in range(11, -1, -1))],
-            lower_is_better=lower, frozen_at=frozen.get(i)))
-    return (version["number"] if version else None), tiles
+            trend=trend, lower_is_better=lower, frozen_at=current["frozen_at"]))
+    return (rows[0]["number"] if rows else None), tiles
 
 
 def _choice(request: Request, rel) -> tuple[str, date, date]:

@@ -5,6 +5,8 @@ Anything else is 404, whether it exists or not.
 """
 from __future__ import annotations
 
+import re
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -41,26 +43,61 @@ async def visible_relationship_ids(actor: Actor) -> list[UUID]:
     return [row["id"] for row in rows if actor.relationships is None or row["id"] in actor.relationships]
 
 
-_RELATIONSHIP_FOR = (
-    "SELECT r.*, m.role AS pacto_member_role, m.id IS NOT NULL AS pacto_is_member, "
-    f"{db.columns_of(Organization, 'client')}, {db.columns_of(Organization, 'supplier')}"
-    " FROM relationship r JOIN organization client ON client.id = r.client_org"
-    " JOIN organization supplier ON supplier.id = r.supplier_org"
-    " LEFT JOIN relationship_member m ON m.relationship = r.id AND m.\"user\" = $2 WHERE r.id = $1")
+def relationship_query(relationship: str, user: str) -> str:
+    """The relationship `relationship` (row-level security hides it from outsiders), the membership
+    in it of `user` (SQL expressions: a parameter, a column) and both sides' organizations."""
+    return (f"SELECT {db.columns_of(Relationship, 'r')}, m.role AS pacto_member_role,"
+            f" m.id IS NOT NULL AS pacto_is_member, {db.columns_of(Organization, 'client')},"
+            f" {db.columns_of(Organization, 'supplier')} FROM relationship r"
+            " JOIN organization client ON client.id = r.client_org"
+            " JOIN organization supplier ON supplier.id = r.supplier_org"
+            f" LEFT JOIN relationship_member m ON m.relationship = r.id AND m.\"user\" = {user}"
+            f" WHERE r.id = {relationship}")
+
+
+_RELATIONSHIP_FOR = relationship_query("$1", "$2")
+
+# A relationship's page (GET /relationships/{id}/…) reads its relationship in the same round trip
+# as the signed-in user (web/middleware.py): (relationship id, user id, the row or None)
+_read_ahead: ContextVar[tuple[UUID, UUID, dict | None] | None] = ContextVar("relationship_read_ahead", default=None)
+_PAGE = re.compile(r"/relationships/([0-9a-fA-F-]{36})(?:/|$)")
+
+
+def page_relationship(method: str, path: str) -> UUID | None:
+    """The relationship whose page a GET asks for, to be read ahead with the signed-in user."""
+    if method not in ("GET", "HEAD") or not (found := _PAGE.match(path)):
+        return None
+    try:
+        return UUID(found.group(1))
+    except ValueError:
+        return None
+
+
+def read_ahead(relationship_id: UUID, user_id: UUID, row: dict | None) -> Token:
+    """Hand get_relationship_for() the row of relationship_query(relationship_id, user_id) that was
+    read with the signed-in user (None: none visible); reset with the token when the request ends."""
+    return _read_ahead.set((relationship_id, user_id, row))
+
+
+def end_read_ahead(token: Token) -> None:
+    _read_ahead.reset(token)
 
 
 async def get_relationship_for(actor: Actor, relationship_id: UUID) -> RelationshipView:
     if actor.relationships is not None and relationship_id not in actor.relationships:
         raise not_found()  # an API token reaches only the relationships it was given
-    # one round trip: the relationship (row-level security hides it from outsiders), my membership
-    # and both sides' organizations
-    row = await db.raw_one(_RELATIONSHIP_FOR, relationship_id, actor.user.id)
-    if row is None:
+    ahead = _read_ahead.get()
+    if ahead is not None and ahead[0] == relationship_id and ahead[1] == actor.user.id:
+        _read_ahead.set(None)  # taken once: a later call reads again
+        data = None if ahead[2] is None else dict(ahead[2])
+    else:
+        row = await db.raw_one(_RELATIONSHIP_FOR, relationship_id, actor.user.id)
+        data = None if row is None else dict(row)
+    if data is None:
         raise not_found()
-    data = dict(row)
     is_member, role = data.pop("pacto_is_member"), data.pop("pacto_member_role")
     orgs = {side: db.row_of(Organization, data, side) for side in ("client", "supplier")}
-    relationship = db.object_of(Relationship, data)
+    relationship = db.row_of(Relationship, data, "r")
     if relationship.client_org == actor.org.id:
         side = "client"
     elif relationship.supplier_org == actor.org.id:

@@ -16,6 +16,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend import db
 from backend.config import settings
+from backend.relationships import access
 from backend.tenancy import api_tokens
 from backend.tenancy.tables import Organization, User
 from backend.web import i18n, sessions
@@ -71,11 +72,16 @@ def _cookies(scope: Scope) -> dict[str, str]:
 
 
 # the signed-in user (if still active), their organization and their unread notifications: one round trip
-_SIGNED_IN = (
+_SIGNED_IN_COLUMNS = (
     f"SELECT {db.columns_of(User, 'u')}, {db.columns_of(Organization, 'o')},"
-    ' (SELECT count(*) FROM notification n WHERE n."user" = u.id AND n.read_at IS NULL) AS unread'
-    f" FROM {User._meta.tablename} u JOIN organization o ON o.id = u.org"
-    " WHERE u.id = $1 AND u.org = $2 AND u.is_active")
+    ' (SELECT count(*) FROM notification n WHERE n."user" = u.id AND n.read_at IS NULL) AS unread')
+_SIGNED_IN_FROM = f" FROM {User._meta.tablename} u JOIN organization o ON o.id = u.org"
+_SIGNED_IN_WHERE = " WHERE u.id = $1 AND u.org = $2 AND u.is_active"
+_SIGNED_IN = _SIGNED_IN_COLUMNS + _SIGNED_IN_FROM + _SIGNED_IN_WHERE
+# … and on a relationship's page, that relationship as the page's get_relationship_for() reads it
+_SIGNED_IN_ON_RELATIONSHIP = (
+    f"{_SIGNED_IN_COLUMNS}, rel.*{_SIGNED_IN_FROM}"
+    f" LEFT JOIN LATERAL ({access.relationship_query('$3', 'u.id')}) rel ON true{_SIGNED_IN_WHERE}")
 
 
 def _header(scope: Scope, wanted: bytes) -> str | None:
@@ -151,14 +157,23 @@ def tenant_middleware(app: ASGIApp) -> ASGIApp:
         async with db.tenant_transaction(session.org_id if session else None) as tx:
             user = org = None
             unread = 0
+            ahead = None  # (relationship id, user id, row) read with the user on a relationship's page
             if session:
-                row = await db.raw_one(_SIGNED_IN, session.user_id, session.org_id)
+                relationship_id = access.page_relationship(scope["method"], scope["path"])
+                if relationship_id is None:
+                    row = await db.raw_one(_SIGNED_IN, session.user_id, session.org_id)
+                else:
+                    row = await db.raw_one(_SIGNED_IN_ON_RELATIONSHIP, session.user_id, session.org_id,
+                                           relationship_id)
                 if row is None:
                     session = None
                     await db.bind_org(None)
                 else:
                     data = dict(row)
-                    user, org, unread = db.row_of(User, data, "u"), db.row_of(Organization, data, "o"), data["unread"]
+                    user, org = db.row_of(User, data, "u"), db.row_of(Organization, data, "o")
+                    unread = data.pop("unread")
+                    if relationship_id is not None:
+                        ahead = relationship_id, user.id, data if data["pacto_is_member"] is not None else None
             locale = i18n.negotiate(
                 user.locale if user else None, cookies.get("pacto_lang"), _header(scope, b"accept-language")
             )
@@ -167,6 +182,7 @@ def tenant_middleware(app: ASGIApp) -> ASGIApp:
             scope["pacto"] = RequestContext(session=session, user=user, org=org, locale=locale, unread=unread,
                                             relationships=token_scope)
             token = i18n.set_locale(locale)
+            ahead_token = access.read_ahead(*ahead) if ahead else None
             # A download that only reads (opt `stream_through`) streams as it goes: holding its body
             # would keep a streamed response from ever completing.
             handler = scope.get("route_handler")
@@ -175,6 +191,8 @@ def tenant_middleware(app: ASGIApp) -> ASGIApp:
                 await app(scope, receive, send if through else hold)
             finally:
                 i18n._locale.reset(token)
+                if ahead_token is not None:
+                    access.end_read_ahead(ahead_token)
             # A handler that refused something may still keep its audit entry of the refusal.
             if status >= 400 and not scope.get("pacto.keep_on_error"):
                 await tx.rollback()
