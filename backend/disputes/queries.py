@@ -2,7 +2,6 @@
 waits for the actor's side across relationships."""
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from uuid import UUID
@@ -11,6 +10,7 @@ from backend import db
 from backend.agreements.sections import DEVIATION_TYPES
 from backend.disputes import workflow
 from backend.disputes.penalties import valid_period
+from backend.web.paging import decode_cursor, encode_cursor
 
 PAGE_SIZE = 50
 LIST_COLUMNS = ("id, number, type, subject_label, occurred_at, period, severity, status, level, waiting_for, due_at,"
@@ -37,22 +37,6 @@ class Filters:
 
     def query(self) -> dict[str, str]:
         return {k: v for k, v in self.__dict__.items() if v}
-
-
-def encode_cursor(occurred_at: datetime, deviation_id: UUID) -> str:
-    raw = f"{occurred_at.astimezone(timezone.utc).isoformat()}|{deviation_id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        when, ident = raw.split("|")
-        return datetime.fromisoformat(when), UUID(ident)
-    except (ValueError, UnicodeDecodeError):
-        return None
 
 
 async def page_of(relationship_id: UUID, filters: Filters, cursor: str | None = None,

@@ -6,6 +6,7 @@ from uuid import UUID, uuid4
 
 from backend import db
 from backend.notifications.tables import Notification
+from backend.web import paging
 from backend.web.current import Actor
 
 
@@ -18,9 +19,14 @@ async def notify(*, user_id: UUID, org_id: UUID, kind: str, title: str, body: st
         uuid4(), org_id, user_id, relationship_id, kind, title[:300], body, link[:300], datetime.now(timezone.utc))
 
 
-async def inbox(actor: Actor, limit: int = 100) -> list[Notification]:
-    return await Notification.objects().where(Notification.user == actor.user.id).order_by(
-        Notification.created_at, ascending=False).limit(limit)
+INBOX_PAGE = 50
+
+
+async def inbox(actor: Actor, cursor: str | None = None, size: int = INBOX_PAGE) -> tuple[list[dict], str | None]:
+    """A page of the actor's notifications, newest first, and the cursor of the next page."""
+    return await paging.newest_first(
+        Notification, Notification.created_at, Notification.user == actor.user.id, cursor, size,
+        Notification.title, Notification.body, Notification.link, Notification.read_at)
 
 
 async def do_mark_all_read(*, actor: Actor) -> None:

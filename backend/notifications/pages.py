@@ -11,7 +11,10 @@ from backend.web.templating import page
 
 @get("/notifications")
 async def inbox(request: Request, actor: Actor) -> Template:
-    return page(request, "notifications/inbox.html", notifications=await actions.inbox(actor))
+    cursor = request.query_params.get("cursor")
+    notifications, next_cursor = await actions.inbox(actor, cursor)
+    return page(request, "notifications/inbox.html", notifications=notifications, next_cursor=next_cursor,
+                first_page=not cursor)
 
 
 @post("/notifications/read")

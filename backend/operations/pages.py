@@ -21,7 +21,7 @@ from backend.agreements.actions import content_of, in_force_on
 from backend.agreements.sections import KPI_LABELS, KPI_LIBRARY
 from backend.operations import imports, kpis
 from backend.relationships.access import get_relationship_for
-from backend.web import i18n
+from backend.web import i18n, paging
 from backend.web.current import Actor
 from backend.web.errors import FieldErrors, not_found
 from backend.web.exports import table_response
@@ -285,15 +285,19 @@ routes = [scorecard, explain, export_scorecard, reopen_period]
 
 # -- CSV imports --------------------------------------------------------------------------------
 
+IMPORTS_PAGE = 20
+
 async def _data_page(request: Request, actor: Actor, view, *, errors: dict | None = None,
                      status_code: int = 200) -> Template:
     from backend.operations.tables import ImportJob
 
-    recent = await ImportJob.objects().where(ImportJob.relationship == view.relationship.id).order_by(
-        ImportJob.created_at, ascending=False).limit(20)
+    cursor = request.query_params.get("cursor")
+    recent, next_cursor = await paging.newest_first(
+        ImportJob, ImportJob.created_at, ImportJob.relationship == view.relationship.id, cursor, IMPORTS_PAGE,
+        ImportJob.filename, ImportJob.kind, ImportJob.status, ImportJob.total)
     return page(request, "operations/data.html", status_code=status_code, view=view, tab="data",
-                orgs=view.orgs, kinds=imports.KINDS, recent=recent, errors=errors or {},
-                job_statuses=imports.STATUSES)
+                orgs=view.orgs, kinds=imports.KINDS, recent=recent, next_cursor=next_cursor, first_page=not cursor,
+                errors=errors or {}, job_statuses=imports.STATUSES)
 
 
 @get("/relationships/{relationship_id:uuid}/data")
