@@ -115,19 +115,17 @@ _DIGITS = {  # a digit field as an f-string replacement field of the value `v`
 }
 
 
-def _compile(pattern: str, babel_locale: Locale):
-    """A Babel pattern as one Python function of a (localised) date or datetime: a single f-string
-    of the digit fields, the month names and am/pm, with anything else left to Babel. Babel re-reads
-    its locale data for every field of every call, which made 50 dates most of a list page's time;
-    a function per field still took 4 µs a date. The pattern's own text and Babel's field letters
-    enter the f-string as names bound to them, never as source."""
-    names: dict = {"babel_field": lambda v, field: dates.DateTimeFormat(v, babel_locale)[field]}
+def _fields(pattern: str, babel_locale: Locale, names: dict, prefix: str) -> str:
+    """A Babel pattern as the body of an f-string of the value `v`: the digit fields, the month
+    names and am/pm written out, anything else left to Babel. The pattern's own text and Babel's
+    field letters are bound in `names` (under `prefix`), never written into the source."""
+    names["babel_field"] = lambda v, field: dates.DateTimeFormat(v, babel_locale)[field]
     fields = []
     for i, piece in enumerate(_FIELDS.split(dates.parse_pattern(pattern).format)):
         if i % 2 == 0:
             if piece:
-                names[f"text{i}"] = piece.replace("%%", "%")
-                fields.append(f"{{text{i}}}")
+                names[f"{prefix}text{i}"] = piece.replace("%%", "%")
+                fields.append(f"{{{prefix}text{i}}}")
         elif piece in _DIGITS:
             fields.append(_DIGITS[piece])
         elif piece in ("MMM", "MMMM"):
@@ -138,9 +136,17 @@ def _compile(pattern: str, babel_locale: Locale):
                                         for hour in (1, 13))
             fields.append("{pm if v.hour >= 12 else am}")
         else:
-            names[f"field{i}"] = piece
-            fields.append(f"{{babel_field(v, field{i})}}")
-    return eval(f"lambda v: f'{''.join(fields)}'", names)  # noqa: S307
+            names[f"{prefix}field{i}"] = piece
+            fields.append(f"{{babel_field(v, {prefix}field{i})}}")
+    return "".join(fields)
+
+
+def _compile(pattern: str, babel_locale: Locale):
+    """A Babel pattern as one Python function of a (localised) date or datetime: a single f-string.
+    Babel re-reads its locale data for every field of every call, which made 50 dates most of a list
+    page's time; a function per field still took 4 µs a date."""
+    names: dict = {}
+    return eval(f"lambda v: f'{_fields(pattern, babel_locale, names, 'p')}'", names)  # noqa: S307
 
 
 @cache
@@ -151,17 +157,17 @@ def _date_formatter(locale: str, fmt: str):
 
 @cache
 def _datetime_formatter(locale: str, fmt: str):
+    """Babel's datetime pattern ("{1}, {0}": the date, then the time; its quotes dropped, as Babel
+    drops them) as one f-string of the date's fields and the time's."""
     babel_locale = _babel_locale(locale)
-    date_part, time_part = _date_formatter(locale, fmt), _compile(
-        str(dates.get_time_format(fmt, locale=babel_locale)), babel_locale)
     before, _, after = dates.get_datetime_format(fmt, locale=babel_locale).replace("'", "").partition("{1}")
     if "{0}" in before:
         raise ValueError(f"unexpected datetime pattern for {locale}/{fmt}")
     head, _, tail = after.partition("{0}")
-
-    def format(value: datetime) -> str:
-        return before + date_part(value) + head + time_part(value) + tail
-    return format
+    names: dict = {"before": before, "head": head, "tail": tail}
+    date_fields = _fields(str(dates.get_date_format(fmt, locale=babel_locale)), babel_locale, names, "d")
+    time_fields = _fields(str(dates.get_time_format(fmt, locale=babel_locale)), babel_locale, names, "t")
+    return eval(f"lambda v: f'{{before}}{date_fields}{{head}}{time_fields}{{tail}}'", names)  # noqa: S307
 
 
 def format_date(value: date | datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
