@@ -554,3 +554,49 @@ async def do_reopen(*, actor, view, kind: str, start: date, reason: str) -> None
     await record("scorecard.reopened", actor=actor, relationship_id=view.relationship.id, target_type="period",
                  target_id=f"{kind}:{start.isoformat()}", target_label=f"{kind} {start.isoformat()}",
                  details={"reason": reason[:1000], "values": {r["metric"]: str(r["value"]) for r in rows}})
+
+
+REOPEN_MONTHS_AT_MOST = 60
+
+
+async def do_reopen_months(*, actor, view, first: date, last: date, reason: str) -> int:
+    """An admin reopens every closed period that overlaps the months `first` to `last`, saying why:
+    before loading older rows (a backfill) into months that closed, with data or without. Quarters
+    and years that hold those months are reopened too, since the rows change them as well. One
+    audit entry names every period and the values it had; the months are recomputed now and close
+    again with the nightly job. Returns how many periods were reopened."""
+    from backend.audit.actions import record
+    from backend.web.errors import FieldErrors, Forbidden
+    from backend.web.i18n import gettext as _
+
+    if not actor.is_admin:
+        raise Forbidden()
+    errors = {}
+    if last < first:
+        errors["last"] = _("The last month cannot come before the first.")
+    elif len(months_of(first, period_range("month", last)[1])) > REOPEN_MONTHS_AT_MOST:
+        errors["last"] = _("Reopen at most %(n)s months at a time.", n=REOPEN_MONTHS_AT_MOST)
+    reason = (reason or "").strip()
+    if not reason:
+        errors["reason"] = _("Say why the months are reopened.")
+    if errors:
+        raise FieldErrors(errors)
+    rows = await db.raw(
+        f"UPDATE kpi_value SET frozen_at = NULL WHERE relationship = $1 AND frozen_at IS NOT NULL"
+        f" AND period_start < $3 AND {PERIOD_END} > $2 RETURNING period_kind, period_start, metric, value",
+        view.relationship.id, first, period_range("month", last)[1])
+    if not rows:
+        raise FieldErrors({"first": _("No period in these months is closed.")})
+    periods: dict[tuple[str, date], dict[str, str]] = {}
+    for r in rows:
+        values = periods.setdefault((r["period_kind"], r["period_start"]), {})
+        if r["metric"] != NO_DATA:
+            values[r["metric"]] = str(r["value"])
+    await mark_for_recompute(view.relationship.id, sorted({
+        month for kind, start in periods for month in months_of(*period_range(kind, start))}))
+    await record("scorecard.reopened", actor=actor, relationship_id=view.relationship.id, target_type="period",
+                 target_id=f"months:{first.isoformat()}:{last.isoformat()}",
+                 target_label=f"months {first.strftime('%Y-%m')} to {last.strftime('%Y-%m')}",
+                 details={"reason": reason[:1000], "periods": {
+                     f"{kind} {start.isoformat()}": values for (kind, start), values in sorted(periods.items())}})
+    return len(periods)

@@ -23,7 +23,7 @@ from backend.operations import imports, kpis
 from backend.relationships.access import get_relationship_for
 from backend.web import i18n, paging
 from backend.web.current import Actor
-from backend.web.errors import FieldErrors, not_found
+from backend.web.errors import FieldErrors, Forbidden, not_found
 from backend.web.exports import table_response
 from backend.web.forms import Form
 from backend.web.i18n import gettext as _
@@ -288,7 +288,7 @@ routes = [scorecard, explain, export_scorecard, reopen_period]
 IMPORTS_PAGE = 20
 
 async def _data_page(request: Request, actor: Actor, view, *, errors: dict | None = None,
-                     status_code: int = 200) -> Template:
+                     status_code: int = 200, reopen_form: dict | None = None) -> Template:
     from backend.operations.tables import ImportJob
 
     cursor = request.query_params.get("cursor")
@@ -297,7 +297,8 @@ async def _data_page(request: Request, actor: Actor, view, *, errors: dict | Non
         ImportJob.filename, ImportJob.kind, ImportJob.status, ImportJob.total)
     return page(request, "operations/data.html", status_code=status_code, view=view, tab="data",
                 orgs=view.orgs, kinds=imports.KINDS, recent=recent, next_cursor=next_cursor, first_page=not cursor,
-                errors=errors or {}, job_statuses=imports.STATUSES)
+                errors=errors or {}, job_statuses=imports.STATUSES, reopen_form=reopen_form,
+                reopened=request.query_params.get("reopened", ""), freeze_days=kpis.FREEZE_AFTER_DAYS)
 
 
 @get("/relationships/{relationship_id:uuid}/data")
@@ -323,6 +324,36 @@ async def upload_csv(request: Request, actor: Actor, relationship_id: UUID) -> T
     except FieldErrors as exc:
         return await _data_page(request, actor, view, errors=exc.errors, status_code=422)
     return Redirect(path=f"/imports/{job.id}")
+
+
+def _month(text: str) -> date | None:
+    """The first day of a month typed as YYYY-MM (a month field sends that), or None."""
+    try:
+        year, month = (text or "").strip().split("-")
+        if len(year) == 4 and len(month) == 2:
+            return date(int(year), int(month), 1)
+    except ValueError:
+        pass
+    return None
+
+
+@post("/relationships/{relationship_id:uuid}/data/reopen")
+async def reopen_months(request: Request, actor: Actor, relationship_id: UUID, data: Form) -> Template | Redirect:
+    """Reopen the closed periods of a range of months, before loading older rows into them."""
+    view = await get_relationship_for(actor, relationship_id)
+    if not actor.is_admin:
+        raise Forbidden()
+    form = {name: str(data.get(name, "")) for name in ("first", "last", "reason")}
+    first, last = _month(form["first"]), _month(form["last"])
+    try:
+        errors = {name: _("Give a month as YYYY-MM.") for name, month in (("first", first), ("last", last))
+                  if month is None}
+        if errors:
+            raise FieldErrors(errors)
+        count = await kpis.do_reopen_months(actor=actor, view=view, first=first, last=last, reason=form["reason"])
+    except FieldErrors as exc:
+        return await _data_page(request, actor, view, errors=exc.errors, status_code=422, reopen_form=form)
+    return Redirect(path=f"/relationships/{relationship_id}/data", query_params={"reopened": str(count)})
 
 
 async def _import_page(request: Request, actor: Actor, job, view, *, errors: dict | None = None,
@@ -357,4 +388,4 @@ async def start_import(request: Request, actor: Actor, job_id: UUID, data: Form)
     return Redirect(path=f"/imports/{job_id}")
 
 
-routes += [data_tab, upload_csv, import_page, import_progress, start_import]
+routes += [data_tab, upload_csv, reopen_months, import_page, import_progress, start_import]

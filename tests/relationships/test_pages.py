@@ -58,6 +58,7 @@ async def test_invalid_contact_names_each_field_and_saves_nothing(demo, browser,
                     "Give the escalation level, from 1 to 9."]:
         assert message in response.text
     assert 'aria-invalid="true"' in response.text
+    assert re.search(r'name="escalation_level" type="number" value="12"[^>]* min="1" max="9">', response.text)
     assert await owner.fetchval("SELECT count(*) FROM contact") == before
 
 
