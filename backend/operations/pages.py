@@ -122,7 +122,7 @@ def _back(kind: str, start: date, steps: int) -> date:
 # of its KPIs measuring party $4 with the twelve periods of its kind up to the one holding $2 (the
 # current), whether the current one is closed (its snapshot's time), and each period's value; one
 # row per KPI and period in the agreement's order, or a row without a KPI when the version has none.
-_TILES = """
+SCORECARD_TILES = """
 WITH version AS (
   SELECT number, content->'kpis' AS kpis FROM agreement_version
   WHERE relationship = $1 AND status = 'signed' AND effective_date <= greatest($2::date, $3::date)
@@ -155,7 +155,7 @@ async def tiles_for(rel, party: str, month: date, today: date):
     """(number of the version in force, tiles) of one party's KPIs for the periods holding `month`.
     The version is the one in force in `month` (in_force_on), else the one in force today; only its
     KPIs are read, not the whole agreement."""
-    rows = await db.raw(_TILES, rel.id, month, today, party)
+    rows = await db.raw(SCORECARD_TILES, rel.id, month, today, party)
     tiles = []
     for i, periods in groupby(rows, key=itemgetter("i")):
         if i is None:  # a version without KPIs for this party

@@ -6,16 +6,23 @@ send the same amount over the same HTTP server.
 
     /deviations?rel=…&org=…&size=…   the deviations list's first page
     /scorecard?rel=…&org=…&size=…    the relationship's monthly KPI values of the last 12 months
+    /tiles?rel=…&org=…&size=…&month=…&today=…
+                                     the scorecard's own statement (backend.operations.pages.SCORECARD_TILES:
+                                     the version in force, its supplier KPIs, twelve periods of each
+                                     and their values) for the page's month and day
 """
 from __future__ import annotations
 
 import os
+from datetime import date
 from urllib.parse import parse_qs
+from uuid import UUID
 
 import asyncpg
 from jinja2 import Environment
 
 from backend.disputes.queries import LIST_COLUMNS
+from backend.operations.pages import SCORECARD_TILES
 
 ENV = Environment(autoescape=True)
 DEVIATIONS = ENV.from_string(
@@ -25,6 +32,10 @@ DEVIATIONS = ENV.from_string(
 SCORECARD = ENV.from_string(
     "<!doctype html><html><body><table>{% for v in values %}<tr><td>{{ v.metric }}</td><td>{{ v.period_start }}"
     "</td><td>{{ v.value }}</td><td>{{ v.numerator }}</td><td>{{ v.denominator }}</td></tr>{% endfor %}"
+    "</table></body></html>")
+TILES = ENV.from_string(
+    "<!doctype html><html><body><table>{% for r in rows %}<tr><td>{{ r.i }}</td><td>{{ r.start }}</td>"
+    "<td>{{ r.value }}</td><td>{{ r.numerator }}</td><td>{{ r.denominator }}</td></tr>{% endfor %}"
     "</table></body></html>")
 _pool = None
 
@@ -43,7 +54,12 @@ async def _scorecard(conn, rel: str) -> str:
     return SCORECARD.render(values=rows)
 
 
-PAGES = {"/deviations": _deviations, "/scorecard": _scorecard}
+async def _tiles(conn, rel: str, month: str, today: str) -> str:
+    rows = await conn.fetch(SCORECARD_TILES, UUID(rel), date.fromisoformat(month), date.fromisoformat(today), "supplier")
+    return TILES.render(rows=rows)
+
+
+PAGES = {"/deviations": _deviations, "/scorecard": _scorecard, "/tiles": _tiles}
 
 
 async def app(scope, receive, send):
@@ -61,7 +77,8 @@ async def app(scope, receive, send):
     query = parse_qs(scope["query_string"].decode())
     async with _pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT set_config('app.org_id', $1, true)", query["org"][0])
-        body = (await PAGES[scope["path"]](conn, query["rel"][0])).encode()
+        extra = [query[name][0] for name in ("month", "today") if name in query]
+        body = (await PAGES[scope["path"]](conn, query["rel"][0], *extra)).encode()
     size = int(query.get("size", ["0"])[0])
     if len(body) + 7 < size:
         body += b"<!--" + b" " * (size - len(body) - 7) + b"-->"
