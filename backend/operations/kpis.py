@@ -115,30 +115,22 @@ SELECT relationship, kind, period_start, sum(lines) AS lines, sum(on_time) AS on
 FROM per_period GROUP BY relationship, kind, period_start
 """
 
-INVOICE_METRICS = f"""
-WITH {TERMS}, months AS (
-  SELECT t.relationship, t.month, count(*) AS invoices, count(*) FILTER (WHERE NOT i.disputed) AS undisputed
+# The rows behind each family's counts, shared by the rollups below and by "explain this number"
+# (rows_behind): one statement per family, so that the page lists exactly what was counted.
+INVOICES_ISSUED = """invoices AS (  -- invoices issued in the month: invoice accuracy counts the undisputed
+  SELECT t.relationship, t.month, i.external_id, i.amount, i.issued_on, i.due_date, i.paid_on, i.disputed,
+         NOT i.disputed AS counted
   FROM terms t JOIN invoice i ON i.relationship = t.relationship AND i.issued_on >= t.month AND i.issued_on < t.month_end
-  GROUP BY 1, 2
-)
-SELECT relationship, kind, period_start, sum(invoices) AS invoices, sum(undisputed) AS undisputed
-FROM months m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
-"""
+)"""
 
-PAYMENT_METRICS = f"""
-WITH {TERMS}, months AS (
-  SELECT t.relationship, t.month, count(*) AS due,
-         count(*) FILTER (WHERE i.paid_on IS NOT NULL AND i.paid_on <= i.due_date) AS paid_on_time
+PAYMENTS_DUE = """invoices AS (  -- invoices due in the month, up to today: payment on time counts those paid by then
+  SELECT t.relationship, t.month, i.external_id, i.amount, i.issued_on, i.due_date, i.paid_on, i.disputed,
+         i.paid_on IS NOT NULL AND i.paid_on <= i.due_date AS counted
   FROM terms t JOIN invoice i ON i.relationship = t.relationship AND i.due_date >= t.month
        AND i.due_date < least(t.month_end, t.today)
-  GROUP BY 1, 2
-)
-SELECT relationship, kind, period_start, sum(due) AS due, sum(paid_on_time) AS paid_on_time
-FROM months m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
-"""
+)"""
 
-FORECAST_METRICS = f"""
-WITH {TERMS}, actual AS (
+FORECAST_PAIRS = """actual AS (
   SELECT t.relationship, t.month, l.item_code, sum(l.qty_ordered) AS qty
   FROM terms t JOIN order_line l ON l.relationship = t.relationship AND l.promised_date >= t.month
        AND l.promised_date < t.month_end
@@ -147,31 +139,55 @@ WITH {TERMS}, actual AS (
   SELECT t.relationship, t.month, f.item_code, sum(f.qty) AS qty
   FROM terms t JOIN forecast f ON f.relationship = t.relationship AND f.period = to_char(t.month, 'YYYY-MM')
   GROUP BY 1, 2, 3
-), pairs AS (  -- per item and month: |forecast - actual|
+), pairs AS (  -- per item and month: the quantity forecast, the quantity ordered and |forecast - actual|
   SELECT coalesce(a.relationship, p.relationship) AS relationship, coalesce(a.month, p.month) AS month,
-         coalesce(a.qty, 0) AS actual, coalesce(p.qty, 0) AS planned
+         coalesce(a.item_code, p.item_code) AS item_code, coalesce(a.qty, 0) AS actual, coalesce(p.qty, 0) AS planned,
+         abs(coalesce(p.qty, 0) - coalesce(a.qty, 0)) AS error
   FROM actual a FULL JOIN planned p ON p.relationship = a.relationship AND p.month = a.month
        AND p.item_code = a.item_code
-)
-SELECT relationship, kind, period_start, sum(abs(planned - actual)) AS error, sum(actual) AS actual,
-       count(*) AS pairs
-FROM pairs m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
-"""
+)"""
 
 # A deviation is logged when a person logs it, or when the client confirms one the workers proposed
 # (a proposal waits for the client, not for the supplier).
-RESPONSE_METRICS = f"""
-WITH {TERMS}, logged AS (
-  SELECT x.relationship, x.first_response_at,
+RESPONSES = """logged AS (
+  SELECT x.id, x.number, x.relationship, x.first_response_at,
          CASE WHEN x.source = 'person' THEN x.created_at
               ELSE (SELECT min(e.created_at) FROM deviation_event e WHERE e.deviation = x.id AND e.action = 'confirm')
          END AS logged_at
   FROM deviation x WHERE x.relationship = ANY($1::uuid[]) AND x.first_response_at IS NOT NULL
 ), answered AS (
-  SELECT t.relationship, t.month, extract(epoch FROM x.first_response_at - x.logged_at) / 3600 AS hours
+  SELECT t.relationship, t.month, x.id, x.number, x.logged_at, x.first_response_at,
+         extract(epoch FROM x.first_response_at - x.logged_at) / 3600 AS hours
   FROM terms t JOIN logged x ON x.relationship = t.relationship
        AND (x.logged_at AT TIME ZONE t.tz)::date >= t.month AND (x.logged_at AT TIME ZONE t.tz)::date < t.month_end
+)"""
+
+INVOICE_METRICS = f"""
+WITH {TERMS}, {INVOICES_ISSUED}, months AS (
+  SELECT relationship, month, count(*) AS invoices, count(*) FILTER (WHERE counted) AS undisputed
+  FROM invoices GROUP BY 1, 2
 )
+SELECT relationship, kind, period_start, sum(invoices) AS invoices, sum(undisputed) AS undisputed
+FROM months m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
+"""
+
+PAYMENT_METRICS = f"""
+WITH {TERMS}, {PAYMENTS_DUE}, months AS (
+  SELECT relationship, month, count(*) AS due, count(*) FILTER (WHERE counted) AS paid_on_time
+  FROM invoices GROUP BY 1, 2
+)
+SELECT relationship, kind, period_start, sum(due) AS due, sum(paid_on_time) AS paid_on_time
+FROM months m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
+"""
+
+FORECAST_METRICS = f"""
+WITH {TERMS}, {FORECAST_PAIRS}
+SELECT relationship, kind, period_start, sum(error) AS error, sum(actual) AS actual, count(*) AS pairs
+FROM pairs m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
+"""
+
+RESPONSE_METRICS = f"""
+WITH {TERMS}, {RESPONSES}
 SELECT relationship, kind, period_start, count(*) AS answered,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS median
 FROM answered m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
@@ -182,24 +198,27 @@ FROM answered m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
 # and those that arrived inside one: the local day of the week and time of the delivery. $8..$13:
 # the windows as parallel arrays (relationship, month, location name in lower case, ISO day, opens,
 # closes); a location without windows is left out.
-RECEIVING_METRICS = f"""
-WITH {TERMS}, windows AS (
+RECEIVED = """windows AS (
   SELECT * FROM unnest($8::uuid[], $9::date[], $10::text[], $11::int[], $12::time[], $13::time[])
     AS w(relationship, month, location, dow, opens, closes)
 ), places AS (SELECT DISTINCT relationship, month, location FROM windows
-), received AS (
-  SELECT t.relationship, t.month, p.location, d.delivered_at AT TIME ZONE t.tz AS local
+), received AS (  -- each delivery to such a location, at its local time, and whether a window held it
+  SELECT t.relationship, t.month, p.location, d.external_id, l.external_id AS line_external_id,
+         d.delivered_at AT TIME ZONE t.tz AS local,
+         EXISTS (SELECT 1 FROM windows w WHERE w.relationship = t.relationship AND w.month = t.month
+                 AND w.location = p.location AND w.dow = extract(isodow FROM d.delivered_at AT TIME ZONE t.tz)
+                 AND (d.delivered_at AT TIME ZONE t.tz)::time BETWEEN w.opens AND w.closes) AS counted
   FROM places p JOIN terms t ON t.relationship = p.relationship AND t.month = p.month
   CROSS JOIN LATERAL (  -- the location's lines of the month (index order_line_location)
-    SELECT l.id FROM order_line l WHERE l.relationship = p.relationship AND l.location <> ''
+    SELECT l.id, l.external_id FROM order_line l WHERE l.relationship = p.relationship AND l.location <> ''
     AND lower(trim(l.location)) = p.location AND l.promised_date >= t.month AND l.promised_date < t.month_end) l
   JOIN delivery d ON d.order_line = l.id
-), months AS (
-  SELECT r.relationship, r.month, count(*) AS deliveries,
-         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM windows w WHERE w.relationship = r.relationship
-           AND w.month = r.month AND w.location = r.location AND w.dow = extract(isodow FROM r.local)
-           AND r.local::time BETWEEN w.opens AND w.closes)) AS inside
-  FROM received r GROUP BY 1, 2
+)"""
+
+RECEIVING_METRICS = f"""
+WITH {TERMS}, {RECEIVED}, months AS (
+  SELECT relationship, month, count(*) AS deliveries, count(*) FILTER (WHERE counted) AS inside
+  FROM received GROUP BY 1, 2
 )
 SELECT relationship, kind, period_start, sum(deliveries) AS deliveries, sum(inside) AS inside
 FROM months m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
@@ -439,12 +458,13 @@ async def recompute_many(months_by_relationship: dict[UUID, list[date]], now: da
 async def _store(targets: list[Key], values: dict[Key, dict[str, tuple]], now: datetime) -> int:
     """Replace the targets' values; a closed period keeps its snapshot (it changes only through an
     audited reopen), and a metric with no data this time loses its old value (rows may have been
-    corrected away)."""
+    corrected away). A reopened period's marker (NO_DATA) stays, so that the nightly job closes it
+    again however old it is."""
     rels, kinds, starts = [t[0] for t in targets], [t[1] for t in targets], [t[2] for t in targets]
     await db.raw(
         "DELETE FROM kpi_value v USING unnest($1::uuid[], $2::text[], $3::date[]) AS t(relationship, kind, start)"
         " WHERE v.relationship = t.relationship AND v.period_kind = t.kind AND v.period_start = t.start"
-        " AND v.frozen_at IS NULL AND NOT EXISTS (SELECT 1 FROM kpi_value f WHERE f.relationship = t.relationship"
+        f" AND v.metric <> '{NO_DATA}' AND v.frozen_at IS NULL AND NOT EXISTS (SELECT 1 FROM kpi_value f WHERE f.relationship = t.relationship"
         " AND f.period_kind = t.kind AND f.period_start = t.start AND f.frozen_at IS NOT NULL)", rels, kinds, starts)
     columns: tuple[list, ...] = ([], [], [], [], [], [], [], [])
     for key in targets:
@@ -479,6 +499,37 @@ async def judged_lines(relationship_id: UUID, start: date, end: date, *, after: 
     sql = (f"SELECT * FROM ({JUDGED_LINES}) j" + (f" WHERE {' AND '.join(where)}" if where else "")
            + f" ORDER BY j.external_id LIMIT ${len(args)}")
     return [dict(r) for r in await db.raw(sql, *args)]
+
+
+# The metrics whose rows are not order lines, and the rows behind their counts: (the family's
+# rows as a CTE of the metric's own statement, its name, the key that orders and pages them)
+_ROWS_BEHIND = {
+    "invoice_accuracy": (INVOICES_ISSUED, "invoices", "r.external_id"),
+    "payment_on_time": (PAYMENTS_DUE, "invoices", "r.external_id"),
+    "forecast_accuracy": (FORECAST_PAIRS, "pairs", "to_char(r.month, 'YYYY-MM') || ' ' || r.item_code"),
+    "deviation_response_hours": (RESPONSES, "answered", "lpad(r.number::text, 12, '0')"),
+    "receiving_window_adherence": (RECEIVED, "received", "r.external_id"),
+}
+EXPLAINED_BY_ROWS = frozenset(_ROWS_BEHIND)
+
+
+async def rows_behind(relationship_id: UUID, metric: str, start: date, end: date, *, after: str | None = None,
+                      limit: int = 50, now: datetime | None = None) -> list[dict]:
+    """The invoices, forecast pairs, answered deviations or deliveries behind a period's value of
+    `metric` (one of EXPLAINED_BY_ROWS), each with `counted` (in the numerator) where the metric
+    counts, ordered and paged by `row_key`: the same rows, chosen by the same SQL, as the value."""
+    cte, name, key = _ROWS_BEHIND[metric]
+    terms = await terms_for({relationship_id: months_of(start, end)}, now or datetime.now(timezone.utc))
+    args = list(terms.args()[:7])
+    if metric == "receiving_window_adherence":
+        if not terms.windows:
+            return []
+        args += [list(column) for column in zip(*terms.windows)]
+    args += [after, limit]
+    sql = (f"WITH {TERMS}, {cte} SELECT * FROM (SELECT r.*, ({key}) COLLATE \"C\" AS row_key FROM {name} r) r"
+           f" WHERE ${len(args) - 1}::text IS NULL OR r.row_key > ${len(args) - 1}::text"
+           f" ORDER BY r.row_key LIMIT ${len(args)}")
+    return [dict(row) for row in await db.raw(sql, *args)]
 
 
 async def mark_for_recompute(relationship_id: UUID, months: list[date]) -> None:
@@ -533,6 +584,17 @@ async def freeze_closed(relationship_id: UUID, today: date, now: datetime, month
     return len(rows)
 
 
+async def _keep_marked(relationship_id: UUID, periods: list[tuple[str, date]], now: datetime) -> None:
+    """Give each reopened period an open marker row (NO_DATA), which the recompute leaves in place:
+    the nightly job freezes every open row of a period that has ended, and so closes these again
+    even when they are older than the months it reconciles."""
+    await db.raw(
+        "INSERT INTO kpi_value (id, relationship, period_kind, period_start, metric, lines, computed_at)"
+        f" SELECT gen_random_uuid(), $1, t.kind, t.start, '{NO_DATA}', 0, $4"
+        " FROM unnest($2::text[], $3::date[]) AS t(kind, start) ON CONFLICT DO NOTHING",
+        relationship_id, [kind for kind, _ in periods], [start for _, start in periods], now)
+
+
 async def do_reopen(*, actor, view, kind: str, start: date, reason: str) -> None:
     """An admin reopens a closed period, saying why; it is recomputed from the rows and frozen again
     by the nightly job."""
@@ -550,6 +612,7 @@ async def do_reopen(*, actor, view, kind: str, start: date, reason: str) -> None
                         view.relationship.id, kind, start)
     if not rows:
         raise FieldErrors({"reason": _("This period is not closed.")})
+    await _keep_marked(view.relationship.id, [(kind, start)], datetime.now(timezone.utc))
     await mark_for_recompute(view.relationship.id, months_of(*period_range(kind, start)))
     await record("scorecard.reopened", actor=actor, relationship_id=view.relationship.id, target_type="period",
                  target_id=f"{kind}:{start.isoformat()}", target_label=f"{kind} {start.isoformat()}",
@@ -572,7 +635,9 @@ async def do_reopen_months(*, actor, view, first: date, last: date, reason: str)
     if not actor.is_admin:
         raise Forbidden()
     errors = {}
-    if last < first:
+    if not (date(2000, 1, 1) <= first and last < date(2101, 1, 1)):
+        errors["last" if first >= date(2000, 1, 1) else "first"] = _("Give a month between 2000 and 2100 as YYYY-MM.")
+    elif last < first:
         errors["last"] = _("The last month cannot come before the first.")
     elif len(months_of(first, period_range("month", last)[1])) > REOPEN_MONTHS_AT_MOST:
         errors["last"] = _("Reopen at most %(n)s months at a time.", n=REOPEN_MONTHS_AT_MOST)
@@ -592,6 +657,7 @@ async def do_reopen_months(*, actor, view, first: date, last: date, reason: str)
         values = periods.setdefault((r["period_kind"], r["period_start"]), {})
         if r["metric"] != NO_DATA:
             values[r["metric"]] = str(r["value"])
+    await _keep_marked(view.relationship.id, sorted(periods), datetime.now(timezone.utc))
     await mark_for_recompute(view.relationship.id, sorted({
         month for kind, start in periods for month in months_of(*period_range(kind, start))}))
     await record("scorecard.reopened", actor=actor, relationship_id=view.relationship.id, target_type="period",

@@ -27,6 +27,7 @@ from backend.web.errors import FieldErrors, Forbidden, not_found
 from backend.web.exports import table_response
 from backend.web.forms import Form
 from backend.web.i18n import gettext as _
+from backend.web.i18n import lazy
 from backend.web.templating import page
 
 
@@ -176,16 +177,24 @@ async def tiles_for(rel, party: str, month: date, today: date):
     return (rows[0]["number"] if rows else None), tiles
 
 
+def _month(text: str) -> date | None:
+    """The first day of a month written YYYY-MM (a month field sends that) between 2000 and 2100,
+    or None: a page moves a year or more either way from it, which must stay a date."""
+    try:
+        year, month = (text or "").strip().split("-")
+        if len(year) == 4 and len(month) == 2 and 2000 <= int(year) <= 2100:
+            return date(int(year), int(month), 1)
+    except ValueError:
+        pass
+    return None
+
+
 def _choice(request: Request, rel) -> tuple[str, date, date]:
     party = request.query_params.get("party") or "supplier"
     if party not in ("supplier", "client"):
         party = "supplier"
     today = datetime.now(ZoneInfo(rel.time_zone)).date()
-    try:
-        month = date.fromisoformat(request.query_params.get("period", "") + "-01")
-    except ValueError:
-        month = today.replace(day=1)
-    return party, month, today
+    return party, _month(request.query_params.get("period", "")) or today.replace(day=1), today
 
 
 @get("/relationships/{relationship_id:uuid}/scorecard")
@@ -196,7 +205,8 @@ async def scorecard(request: Request, actor: Actor, relationship_id: UUID) -> Te
     version, tiles = await tiles_for(rel, party, month, today)
     return page(request, "operations/scorecard.html", view=view, tab="scorecard", orgs=view.orgs,
                 tiles=tiles, party=party, month=month, version=version, score=composite(tiles),
-                previous=_back("month", month, 1), next=_back("month", month, -1), errors={})
+                previous=_back("month", month, 1), next=_back("month", month, -1), errors={},
+                reopened=request.query_params.get("reopened") in kpis.PERIOD_KINDS)
 
 
 EXPORT_COLUMNS = ("metric", "measured_party", "period_kind", "period_start", "value", "numerator", "denominator",
@@ -224,6 +234,34 @@ async def export_scorecard(request: Request, actor: Actor, relationship_id: UUID
                           sheet="scorecard")
 
 
+# How each KPI is computed, as the explain page says it (DESIGN.md section 5)
+FORMULAS = {
+    "on_time_delivery": lazy("Lines due in the period whose quantity was complete (or last delivered) within the"
+                             " date tolerance, over the lines due, × 100."),
+    "in_full": lazy("Lines due in the period whose accepted quantity reached the ordered quantity less the quantity"
+                    " tolerance, over the lines due, × 100."),
+    "otif": lazy("Lines due in the period completed in full within the date tolerance, over the lines due, × 100."),
+    "unit_fill_rate": lazy("Units accepted (at most the units ordered, line by line) over the units ordered, × 100."),
+    "order_fill_rate": lazy("Orders whose lines due in the period were all in full, over those orders, × 100."),
+    "perfect_order": lazy("Orders whose lines due in the period were all on time and in full with no confirmed"
+                          " deviation, over those orders, × 100."),
+    "average_lead_time_days": lazy("Days from each order to the delivery that completed its line, summed, over the"
+                                   " completed lines."),
+    "rejection_ppm": lazy("Units rejected at receipt over the units delivered, × 1,000,000, for the lines due in"
+                          " the period."),
+    "deviation_response_hours": lazy("The median of the hours from logging each deviation (or the client's"
+                                     " confirmation of a proposed one) to the supplier's first response."),
+    "invoice_accuracy": lazy("Invoices issued in the period and not disputed, over the invoices issued, × 100."),
+    "payment_on_time": lazy("Invoices due in the period (up to today) and paid by their due date, over the invoices"
+                            " due, × 100."),
+    "forecast_accuracy": lazy("100 × (1 − Σ |forecast − ordered| over Σ ordered), per item and month, never below 0."),
+    "receiving_window_adherence": lazy("Deliveries to a location with receiving windows that arrived inside one (in"
+                                       " local time), over all deliveries to such locations, × 100."),
+}
+_FAMILIES = {"invoice_accuracy": "invoices", "payment_on_time": "invoices", "forecast_accuracy": "forecasts",
+             "deviation_response_hours": "responses", "receiving_window_adherence": "deliveries"}
+
+
 @get("/relationships/{relationship_id:uuid}/scorecard/explain")
 async def explain(request: Request, actor: Actor, relationship_id: UUID) -> Template:
     """The lines behind a delivery KPI of one period, each with how it was judged; paged by line id."""
@@ -240,7 +278,15 @@ async def explain(request: Request, actor: Actor, relationship_id: UUID) -> Temp
     version = await in_force_on(rel.id, start) or await in_force_on(rel.id, end)
     tolerances = kpis.tolerances_of(content_of(version)) if version else kpis.Tolerances()
     only = params.get("only") or None
-    lines = await kpis.judged_lines(rel.id, start, end, after=params.get("after"), limit=51, only=only)
+    if metric in kpis.EXPLAINED_BY_ROWS:
+        lines = await kpis.rows_behind(rel.id, metric, start, end, after=params.get("after"), limit=51)
+        next_after = lines[49]["row_key"] if len(lines) > 50 else None
+    else:
+        lines = await kpis.judged_lines(rel.id, start, end, after=params.get("after"), limit=51, only=only)
+        next_after = lines[49]["external_id"] if len(lines) > 50 else None
+        for line in lines:  # the days from the order to the delivery that completed the line
+            line["lead_days"] = (_half_up(Decimal((line["completed_at"] - line["ordered_at"]).total_seconds())
+                                          / 86400, 2) if line["completed_at"] and line["ordered_at"] else None)
     value = await db.raw_one(
         "SELECT numerator, denominator, value FROM kpi_value WHERE relationship = $1 AND metric = $2"
         " AND period_kind = $3 AND period_start = $4", rel.id, metric, kind, start)
@@ -252,32 +298,37 @@ async def explain(request: Request, actor: Actor, relationship_id: UUID) -> Temp
         " ORDER BY l.external_id", rel.id, start, end)]
     return page(request, "operations/explain.html", excluded=excluded, view=view, tab="scorecard", orgs=view.orgs,
                 metric=metric, label=KPI_LABELS[metric], kind=kind, start=start, end=end, lines=lines[:50],
-                next_after=lines[49]["external_id"] if len(lines) > 50 else None, value=value,
-                tolerances=tolerances, only=only or "")
+                next_after=next_after, value=value, tolerances=tolerances, only=only or "",
+                family=_FAMILIES.get(metric, "lines"), formula=FORMULAS[metric],
+                shown_value=shown(kpis.exact_value(metric, value["numerator"], value["denominator"], value["value"])
+                                  if value else None, metric))
 
 
 @post("/relationships/{relationship_id:uuid}/scorecard/reopen")
 async def reopen_period(request: Request, actor: Actor, relationship_id: UUID, data: Form) -> Template | Redirect:
+    """Reopen one tile's closed period; back to the scorecard the form was on (its party and month)."""
     view = await get_relationship_for(actor, relationship_id)
     kind = data.get("kind", "")
     try:
         start = date.fromisoformat(data.get("start", ""))
     except ValueError:
         start = None
-    if kind not in kpis.PERIOD_KINDS or start is None:
+    if kind not in kpis.PERIOD_KINDS or start is None or _month(start.strftime("%Y-%m")) is None:
         raise FieldErrors({"start": _("Choose a period.")})
+    party = data.get("party") if data.get("party") in ("supplier", "client") else "supplier"
+    month = _month(data.get("period", "")) or start.replace(day=1)
     try:
         await kpis.do_reopen(actor=actor, view=view, kind=kind, start=start, reason=data.get("reason", ""))
     except FieldErrors as exc:
         rel = view.relationship
         today = datetime.now(ZoneInfo(rel.time_zone)).date()
-        version, tiles = await tiles_for(rel, "supplier", start, today)
+        version, tiles = await tiles_for(rel, party, month, today)
         return page(request, "operations/scorecard.html", status_code=422, view=view, tab="scorecard",
-                    orgs=view.orgs, tiles=tiles, party="supplier", month=start, version=version,
-                    score=composite(tiles), previous=_back("month", start, 1), next=_back("month", start, -1),
-                    errors=exc.errors)
+                    orgs=view.orgs, tiles=tiles, party=party, month=month, version=version,
+                    score=composite(tiles), previous=_back("month", month, 1), next=_back("month", month, -1),
+                    errors=exc.errors, reopening=str(data.get("tile", "")))
     return Redirect(path=f"/relationships/{relationship_id}/scorecard",
-                    query_params={"period": start.strftime("%Y-%m")})
+                    query_params={"party": party, "period": month.strftime("%Y-%m"), "reopened": kind})
 
 
 routes = [scorecard, explain, export_scorecard, reopen_period]
@@ -288,7 +339,8 @@ routes = [scorecard, explain, export_scorecard, reopen_period]
 IMPORTS_PAGE = 20
 
 async def _data_page(request: Request, actor: Actor, view, *, errors: dict | None = None,
-                     status_code: int = 200, reopen_form: dict | None = None) -> Template:
+                     status_code: int = 200, reopen_form: dict | None = None,
+                     reopen_errors: dict | None = None) -> Template:
     from backend.operations.tables import ImportJob
 
     cursor = request.query_params.get("cursor")
@@ -298,7 +350,8 @@ async def _data_page(request: Request, actor: Actor, view, *, errors: dict | Non
     return page(request, "operations/data.html", status_code=status_code, view=view, tab="data",
                 orgs=view.orgs, kinds=imports.KINDS, recent=recent, next_cursor=next_cursor, first_page=not cursor,
                 errors=errors or {}, job_statuses=imports.STATUSES, reopen_form=reopen_form,
-                reopened=request.query_params.get("reopened", ""), freeze_days=kpis.FREEZE_AFTER_DAYS)
+                reopen_errors=reopen_errors or {}, freeze_days=kpis.FREEZE_AFTER_DAYS,
+                reopened=int(reopened) if (reopened := request.query_params.get("reopened", "")).isdigit() else None)
 
 
 @get("/relationships/{relationship_id:uuid}/data")
@@ -326,17 +379,6 @@ async def upload_csv(request: Request, actor: Actor, relationship_id: UUID) -> T
     return Redirect(path=f"/imports/{job.id}")
 
 
-def _month(text: str) -> date | None:
-    """The first day of a month typed as YYYY-MM (a month field sends that), or None."""
-    try:
-        year, month = (text or "").strip().split("-")
-        if len(year) == 4 and len(month) == 2:
-            return date(int(year), int(month), 1)
-    except ValueError:
-        pass
-    return None
-
-
 @post("/relationships/{relationship_id:uuid}/data/reopen")
 async def reopen_months(request: Request, actor: Actor, relationship_id: UUID, data: Form) -> Template | Redirect:
     """Reopen the closed periods of a range of months, before loading older rows into them."""
@@ -346,13 +388,15 @@ async def reopen_months(request: Request, actor: Actor, relationship_id: UUID, d
     form = {name: str(data.get(name, "")) for name in ("first", "last", "reason")}
     first, last = _month(form["first"]), _month(form["last"])
     try:
-        errors = {name: _("Give a month as YYYY-MM.") for name, month in (("first", first), ("last", last))
-                  if month is None}
+        errors = {name: _("Give a month between 2000 and 2100 as YYYY-MM.")
+                  for name, month in (("first", first), ("last", last)) if month is None}
+        if not form["reason"].strip():
+            errors["reason"] = _("Say why the months are reopened.")
         if errors:
             raise FieldErrors(errors)
         count = await kpis.do_reopen_months(actor=actor, view=view, first=first, last=last, reason=form["reason"])
     except FieldErrors as exc:
-        return await _data_page(request, actor, view, errors=exc.errors, status_code=422, reopen_form=form)
+        return await _data_page(request, actor, view, reopen_errors=exc.errors, status_code=422, reopen_form=form)
     return Redirect(path=f"/relationships/{relationship_id}/data", query_params={"reopened": str(count)})
 
 

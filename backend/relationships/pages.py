@@ -50,9 +50,12 @@ async def members(request: Request, actor: Actor, relationship_id: UUID) -> Temp
 
 async def _members_page(request: Request, actor: Actor, view: access.RelationshipView, *, errors=None,
                         status_code: int = 200) -> Template:
+    members = await queries.members(view.relationship.id)
+    already = {m["user_id"] for m in members}
     return page(request, "relationships/members.html", status_code=status_code, view=view, tab="members",
-                orgs=view.orgs, members=await queries.members(view.relationship.id),
-                colleagues=await colleagues_of(actor), roles=MEMBER_ROLES, errors=errors or {},
+                orgs=view.orgs, members=members,
+                colleagues=[c for c in await colleagues_of(actor) if c.id not in already],  # those not in yet
+                roles=MEMBER_ROLES, errors=errors or {},
                 may_manage=actor.is_admin or view.my_role in ("responsable", "manager"))
 
 

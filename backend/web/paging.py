@@ -21,8 +21,9 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         when, ident = raw.split("|")
         at = datetime.fromisoformat(when)
-        return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)), UUID(ident)
-    except (ValueError, UnicodeDecodeError):
+        # in UTC here, where a time at the edge of the calendar fails, rather than in the driver
+        return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(timezone.utc), UUID(ident)
+    except (ValueError, UnicodeDecodeError, OverflowError):
         return None
 
 

@@ -90,8 +90,9 @@
   document.body.addEventListener('htmx:afterSwap', function (evt) {
     var root = evt.target;
     if (!root || !root.isConnected || !root.querySelector) return;
+    // a refused form: its first field in error; else what the new content asks to focus
     var sel = '[autofocus], [data-focus]';
-    var el = root.matches(sel) ? root : root.querySelector(sel);
+    var el = root.querySelector('[aria-invalid="true"]') || (root.matches(sel) ? root : root.querySelector(sel));
     if (!el) return;
     if (!el.hasAttribute('tabindex') && el.tabIndex < 0) el.setAttribute('tabindex', '-1');
     el.focus();

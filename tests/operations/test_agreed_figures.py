@@ -2,6 +2,7 @@
 (found in review, each computed here by hand): a line left out by an outcome both sides agreed at
 escalation, a service credit from the exact shortfall and against the scorecard's target, a line
 value rounded half-up, a percentage shown from its exact counts."""
+import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -204,6 +205,13 @@ async def test_receiving_window_adherence_counts_deliveries_inside_their_locatio
     assert (adherence["numerator"], adherence["denominator"], adherence["value"]) == (2, 5, 40)
     page = await ana.get(f"/relationships/{rel}/scorecard?party=client&period=2026-11")
     assert "40.00 %" in page.text.split('id="kpi-receiving_window_adherence"')[1].split("</article>")[0]
+    # explained: each delivery to Main, at its local time, inside a window or not; the Annex's are not counted
+    explained = await ana.get(f"/relationships/{rel}/scorecard/explain?metric=receiving_window_adherence&kind=month"
+                              "&start=2026-11-01")
+    table = explained.text.split('id="lines"')[1].split("</table>")[0]
+    assert re.findall(r"<tr><td>(\w+)</td><td>L1</td><td>main</td>\s*<td>[^<]+</td><td>(yes|no)</td>", table) == [
+        ("D0", "yes"), ("D1", "yes"), ("D2", "no"), ("D3", "no"), ("D4", "no")]
+    assert "A1" not in table
 
 
 def test_receiving_windows_are_read_from_days_and_hours_or_refused_with_an_example():

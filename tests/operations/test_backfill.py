@@ -55,16 +55,17 @@ async def test_a_backfill_into_closed_months_waits_for_an_audited_reopen(app, de
     carlos = await browser("carlos@lacteos.example")
     assert "Loading older rows into closed months?" not in (await carlos.get(f"/relationships/{rel}/data")).text
     offered = (await ana.get(f"/relationships/{rel}/data")).text
-    assert re.search(r'<input id="r-first" name="first" type="month" value=""\s+required\s+placeholder="YYYY-MM">',
-                     offered)
+    assert re.search(r'<input id="r-first" name="first" type="month" value=""\s+required\s+placeholder="YYYY-MM"'
+                     r'\s+min="2000-01" max="2100-12">', offered)
     assert (await carlos.post(path, form)).status_code == 403
     outsider = await (await browser("olga@otra.example")).post(path, form)
     assert outsider.status_code == 404 and "Yoghurt" not in outsider.text
 
     # each mistake is named by its field, and the form keeps what was typed
     for bad, field, message in (
-            ({"first": "2026-13"}, "first", "Give a month as YYYY-MM."),
-            ({"last": "09/2026"}, "last", "Give a month as YYYY-MM."),
+            ({"first": "2026-13"}, "first", "Give a month between 2000 and 2100 as YYYY-MM."),
+            ({"last": "09/2026"}, "last", "Give a month between 2000 and 2100 as YYYY-MM."),
+            ({"last": "9999-12"}, "last", "Give a month between 2000 and 2100 as YYYY-MM."),
             ({"first": "2026-10", "last": "2026-09"}, "last", "The last month cannot come before the first."),
             ({"first": "2020-01", "last": "2026-09"}, "last", "Reopen at most 60 months at a time."),
             ({"reason": "  "}, "reason", "Say why the months are reopened."),
@@ -74,6 +75,12 @@ async def test_a_backfill_into_closed_months_waits_for_an_audited_reopen(app, de
         assert f'<li data-field="{field}">{message}</li>' in page.text and 'id="r-' + field + '"' in page.text
         assert re.search(rf'id="r-{field}"[^>]*aria-invalid="true"', page.text), field
         assert f'value="{(form | bad)["first"]}"' in page.text
+        # the summary sits in the reopen section, before its form, not above the upload form
+        section = page.text.split('<details id="reopen-months" open>')[1].split("</details>")[0]
+        assert section.index('class="form-errors"') < section.index("<form")
+        assert 'class="form-errors"' not in page.text.split('<details id="reopen-months"')[0]
+    both = await ana.post(path, {"first": "2026-13", "last": "2026-09", "reason": ""})  # every mistake at once
+    assert '<li data-field="first">' in both.text and '<li data-field="reason">' in both.text
     assert await measured(owner, rel, "month", "2026-09-01") == {}  # nothing reopened by a refused form
 
     done = await ana.post(path, form)
@@ -93,7 +100,37 @@ async def test_a_backfill_into_closed_months_waits_for_an_audited_reopen(app, de
     assert details["periods"] == {"month 2026-09-01": {}, "quarter 2026-07-01": {}}  # closed with no data
     shown = await ana.get(done.headers["location"])
     assert "Closed periods reopened: 2." in shown.text
+    forged = await carlos.get(f"/relationships/{rel}/data?reopened=all.+Your+data+was+deleted")
+    assert "Closed periods reopened" not in forged.text and "Your data was deleted" not in forged.text
 
     # a second reopen of the same months finds nothing closed until the nightly job closes them again
     again = await ana.post(path, form)
     assert again.status_code == 422 and "No period in these months is closed." in again.text
+
+
+async def test_a_reopened_month_closes_again_however_old(app, demo, owner, browser, worker):
+    """August 2026 closes with no data; a year later (outside the months the nightly job reconciles)
+    an admin reopens it and no row comes: the next night closes it again, and rows sent after that
+    wait for another audited reopen."""
+    from workers.kpis import reconcile_kpis
+
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    await sign(owner, rel, {"kpis": KPIS})
+    ana = await browser(ANA)
+    await post(ana, rel, "orders", ORDERS)
+    await wait_for(owner, rel, ["otif"])
+    await reconcile_kpis({}, "2026-09-15T02:15:00+00:00")
+    closed = ("SELECT count(*) FROM kpi_value WHERE relationship = $1 AND period_kind = 'month'"
+              " AND period_start = '2026-08-01' AND frozen_at IS NOT NULL")
+    assert await owner.fetchval(closed, rel) == 1
+    reopened = await ana.post(f"/relationships/{rel}/data/reopen", {"first": "2026-08", "last": "2026-08",
+                                                                     "reason": "A year-old backfill."})
+    assert reopened.status_code == 302
+    await wait_for(owner, rel, ["otif"])
+    assert await owner.fetchval(closed, rel) == 0
+    await reconcile_kpis({}, "2027-09-15T02:15:00+00:00")  # August 2026 is 13 months back: not reconciled
+    assert await owner.fetchval(closed, rel) == 1
+    await post(ana, rel, "orders", {"orders": [{"external_id": "PO-A", "ordered_at": "2026-08-01T08:00:00Z", "lines": [
+        {"external_id": "PO-A/1", "item_code": "CUP", "qty_ordered": "10", "promised_date": "2026-08-10"}]}]})
+    await wait_for(owner, rel, ["otif"])
+    assert await measured(owner, rel, "month", "2026-08-01") == {}

@@ -453,11 +453,25 @@ async def test_closed_periods_are_frozen_until_an_audited_reopen(app, demo, owne
     # only an admin reopens, saying why; the period is measured again
     assert (await carlos.post(f"/relationships/{rel}/scorecard/reopen",
                               {"kind": "month", "start": "2026-11-01", "reason": "x"})).status_code == 403
-    no_reason = await ana.post(f"/relationships/{rel}/scorecard/reopen", {"kind": "month", "start": "2026-11-01"})
+    # a refusal comes back on the page the form was on (the client's KPIs of November), open on its tile
+    no_reason = await ana.post(f"/relationships/{rel}/scorecard/reopen", {"kind": "month", "start": "2026-11-01",
+                                                                          "party": "client", "period": "2026-11",
+                                                                          "tile": "k5"})
     assert no_reason.status_code == 422 and "Say why the period is reopened." in no_reason.text
+    assert "Scorecard of the client, November 2026" in no_reason.text
+    tile = no_reason.text.split('id="kpi-payment_on_time"')[1].split("</article>")[0]
+    assert "<details open>" in tile and 'aria-invalid="true"' in tile
+    assert no_reason.text.count("Say why the period is reopened.") == 1  # on that tile only
+    far = await ana.post(f"/relationships/{rel}/scorecard/reopen", {"kind": "month", "start": "9999-12-01",
+                                                                    "reason": "x"})
+    assert far.status_code == 422 and "Choose a period." in far.text
+    assert (await ana.get(f"/relationships/{rel}/scorecard?period=9999-12")).status_code == 200  # this month
     reopened = await ana.post(f"/relationships/{rel}/scorecard/reopen",
-                              {"kind": "month", "start": "2026-11-01", "reason": "Delivery note DN-9 arrived late."})
+                              {"kind": "month", "start": "2026-11-01", "reason": "Delivery note DN-9 arrived late.",
+                               "party": "client", "period": "2026-11"})
     assert reopened.status_code == 302
+    assert reopened.headers["location"].endswith("/scorecard?party=client&period=2026-11&reopened=month")
+    assert "Period reopened." in (await ana.get(reopened.headers["location"])).text
     await wait_for(owner, rel, ["otif"])
     assert (await values(owner, rel))["otif"]["numerator"] == 3  # PO-2/2 now on time and in full
     audit = await owner.fetchrow("SELECT details FROM audit_entry WHERE action = 'scorecard.reopened'")

@@ -119,8 +119,14 @@ async def test_members_are_managed_by_their_own_side(demo, browser, owner):
     bram = await browser("bram@envases.example")
     assert (await bram.post(f"/members/{carlos_member}", {"role": "viewer"})).status_code == 403
     assert (await bram.post(f"/members/{carlos_member}/remove")).status_code == 403
+    # only colleagues not yet in are offered: with both in, none, and a way to invite one
+    page = (await ana.get(f"/relationships/{rel(demo)}/members")).text
+    assert 'id="f-user_id"' not in page and "Everyone in your organization is a member already." in page
     assert (await ana.post(f"/members/{carlos_member}/remove")).status_code == 302
     assert await owner.fetchval("SELECT count(*) FROM relationship_member WHERE id = $1", carlos_member) == 0
+    offered = (await ana.get(f"/relationships/{rel(demo)}/members")).text.split('id="f-user_id"')[1]
+    assert re.findall(r"<option value=\"[^\"]+\">([^<]+)</option>", offered.split("</select>")[0]) == [
+        "Carlos Ruiz (carlos@lacteos.example)"]
     carlos = await browser("carlos@lacteos.example")
     assert (await carlos.get(f"/relationships/{rel(demo)}")).status_code == 404  # no longer a member
 
@@ -128,8 +134,10 @@ async def test_members_are_managed_by_their_own_side(demo, browser, owner):
 async def test_adding_a_member_from_another_company_is_refused(demo, browser, owner):
     ana = await browser("ana@lacteos.example")
     olga = demo["users"]["olga@otra.example"]
+    await owner.execute('DELETE FROM relationship_member WHERE "user" = $1', demo["users"]["carlos@lacteos.example"])
     response = await ana.post(f"/relationships/{rel(demo)}/members", {"user_id": str(olga), "role": "viewer"})
     assert response.status_code == 422 and "Choose a colleague from the list." in response.text
+    assert 'aria-invalid="true" aria-describedby="e-user_id"' in response.text  # named at its field
     assert await owner.fetchval("SELECT count(*) FROM relationship_member WHERE \"user\" = $1", olga) == 1
 
 

@@ -82,6 +82,12 @@ async def test_pages_follow_accept_language_then_the_chosen_language(demo, brows
     assert '<html lang="es">' in page.text
     assert i18n.translations("es").gettext("My relationships") in page.text
     assert await owner.fetchval("SELECT locale FROM app_user WHERE email = 'ana@lacteos.example'") == "es"
+    # the language form comes back to the same page, its query included
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    scorecard = await ana.get(f"/relationships/{rel}/scorecard?party=client&period=2026-03")
+    assert f'name="next" value="/relationships/{rel}/scorecard?party=client&amp;period=2026-03"' in scorecard.text
+    switched = await ana.post("/language", {"locale": "nl", "next": f"/relationships/{rel}/scorecard?party=client&period=2026-03"})
+    assert switched.headers["location"] == f"/relationships/{rel}/scorecard?party=client&period=2026-03"
 
 
 def test_no_message_holds_markup():

@@ -1,5 +1,6 @@
 """Long lists come in pages, newest first, each row on exactly one page (rows with the same time
 included): the notification inbox (50 a page) and a relationship's imports (20 a page)."""
+import base64
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -43,6 +44,9 @@ async def test_the_inbox_pages_newest_first(demo, owner, browser):
 
     # a cursor that was not made here is the first page; past the last, an empty page says so
     assert titles(await ana.get("/notifications?cursor=not-a-cursor")) == shown
+    for edge in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):  # well formed, off the calendar
+        cursor = base64.urlsafe_b64encode(f"{edge}|{demo['users'][ANA]}".encode()).decode().rstrip("=")
+        assert titles(await ana.get(f"/notifications?cursor={cursor}")) == shown
     beyond = paging.encode_cursor(T0 - timedelta(days=1), demo["users"][ANA])
     past = await ana.get(f"/notifications?cursor={beyond}")
     assert titles(past) == [] and "No older notifications." in past.text
