@@ -129,6 +129,17 @@ async def owner(database):
 
 
 @pytest.fixture
+async def one_connection(database):
+    """The application's database module on a pool of one connection (the app's role, row-level
+    security applies), so that each transaction gets the previous one's connection."""
+    from backend import db
+
+    await db.configure(database.app_url, max_size=1)
+    yield
+    await db.close()
+
+
+@pytest.fixture
 async def redis(servers):
     client = Redis.from_url(servers.redis_url)
     await client.flushdb()

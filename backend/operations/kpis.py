@@ -162,23 +162,20 @@ RESPONSES = """logged AS (
        AND (x.logged_at AT TIME ZONE t.tz)::date >= t.month AND (x.logged_at AT TIME ZONE t.tz)::date < t.month_end
 )"""
 
-INVOICE_METRICS = f"""
-WITH {TERMS}, {INVOICES_ISSUED}, months AS (
-  SELECT relationship, month, count(*) AS invoices, count(*) FILTER (WHERE counted) AS undisputed
-  FROM invoices GROUP BY 1, 2
+def _counted(rows: str, name: str, total: str, counted: str) -> str:
+    """A family whose value is its rows `counted` over all its rows: per month, then rolled up."""
+    return f"""
+WITH {TERMS}, {rows}, months AS (
+  SELECT relationship, month, count(*) AS {total}, count(*) FILTER (WHERE counted) AS {counted}
+  FROM {name} GROUP BY 1, 2
 )
-SELECT relationship, kind, period_start, sum(invoices) AS invoices, sum(undisputed) AS undisputed
+SELECT relationship, kind, period_start, sum({total}) AS {total}, sum({counted}) AS {counted}
 FROM months m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
 """
 
-PAYMENT_METRICS = f"""
-WITH {TERMS}, {PAYMENTS_DUE}, months AS (
-  SELECT relationship, month, count(*) AS due, count(*) FILTER (WHERE counted) AS paid_on_time
-  FROM invoices GROUP BY 1, 2
-)
-SELECT relationship, kind, period_start, sum(due) AS due, sum(paid_on_time) AS paid_on_time
-FROM months m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
-"""
+
+INVOICE_METRICS = _counted(INVOICES_ISSUED, "invoices", "invoices", "undisputed")
+PAYMENT_METRICS = _counted(PAYMENTS_DUE, "invoices", "due", "paid_on_time")
 
 FORECAST_METRICS = f"""
 WITH {TERMS}, {FORECAST_PAIRS}
@@ -215,14 +212,7 @@ RECEIVED = """windows AS (
   JOIN delivery d ON d.order_line = l.id
 )"""
 
-RECEIVING_METRICS = f"""
-WITH {TERMS}, {RECEIVED}, months AS (
-  SELECT relationship, month, count(*) AS deliveries, count(*) FILTER (WHERE counted) AS inside
-  FROM received GROUP BY 1, 2
-)
-SELECT relationship, kind, period_start, sum(deliveries) AS deliveries, sum(inside) AS inside
-FROM months m {ROLL_UP.format(m="m.month")} GROUP BY 1, 2, 3
-"""
+RECEIVING_METRICS = _counted(RECEIVED, "received", "deliveries", "inside")
 
 
 @dataclass(frozen=True)

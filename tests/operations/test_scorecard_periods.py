@@ -5,8 +5,6 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from types import SimpleNamespace
 
-import pytest
-
 from backend import db
 from backend.operations.pages import tiles_for
 from tests.disputes.conftest import sign
@@ -23,13 +21,6 @@ KPIS = [
 FROZEN = datetime(2026, 2, 2, 3, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-async def pool(database):
-    await db.configure(database.app_url, max_size=1)
-    yield
-    await db.close()
-
-
 async def value(owner, rel, metric, kind, start, numerator, denominator, frozen=None):
     await owner.execute(
         "INSERT INTO kpi_value (id, relationship, metric, period_kind, period_start, numerator, denominator, value,"
@@ -39,7 +30,7 @@ async def value(owner, rel, metric, kind, start, numerator, denominator, frozen=
         frozen)
 
 
-async def test_each_kpi_reads_twelve_periods_of_its_kind(demo, owner, pool):
+async def test_each_kpi_reads_twelve_periods_of_its_kind(demo, owner, one_connection):
     rel = demo["relationships"]["Yoghurt cups and lids"]
     await sign(owner, rel, {"kpis": KPIS})
     await value(owner, rel, "otif", "month", date(2026, 2, 1), 1, 3, frozen=FROZEN)  # the current month, closed
@@ -85,7 +76,7 @@ async def test_each_kpi_reads_twelve_periods_of_its_kind(demo, owner, pool):
     assert [(t.kpi["id"], t.value) for t in client_tiles] == [("c", Decimal(25))]
 
 
-async def test_no_version_or_no_kpi_of_the_party(demo, owner, pool):
+async def test_no_version_or_no_kpi_of_the_party(demo, owner, one_connection):
     rel = demo["relationships"]["Yoghurt cups and lids"]
     org = demo["orgs"]["Lácteos del Valle"]
     async with db.tenant_transaction(org):

@@ -72,14 +72,7 @@ async def test_a_member_removed_is_refused_by_the_read_ahead_too(demo, browser, 
     assert (await ana.get(f"/relationships/{rel(demo)}")).status_code == 200  # an admin sees it still
 
 
-@pytest.fixture
-async def pool(database):
-    await db.configure(database.app_url, max_size=1)
-    yield
-    await db.close()
-
-
-async def test_a_row_read_ahead_serves_only_its_relationship_and_user_once(demo, pool):
+async def test_a_row_read_ahead_serves_only_its_relationship_and_user_once(demo, one_connection):
     org = demo["orgs"]["Lácteos del Valle"]
     async with db.tenant_transaction(org):
         ana = await User.objects().where(User.email == "ana@lacteos.example").first()

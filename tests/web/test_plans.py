@@ -4,21 +4,12 @@ its KPIs came as arrays: 0.1 and 0.2 ms of the database's time on every view).""
 from datetime import date
 from types import SimpleNamespace
 
-import pytest
-
 from backend import db
 from backend.disputes.queries import Filters, page_of
 from backend.operations.pages import tiles_for
 from tests.bench.pages import DEVIATIONS, KPI_VALUES
 from tests.disputes.conftest import sign
 from tests.operations.test_kpis import KPIS
-
-
-@pytest.fixture
-async def one_connection(database):
-    await db.configure(database.app_url, max_size=1)
-    yield
-    await db.close()
 
 
 async def _plans(prefix: str) -> tuple[int, int]:

@@ -1,19 +1,11 @@
 """Rows read with raw SQL become the same Piccolo objects that Piccolo's own queries give."""
-import pytest
 
 from backend import db
 from backend.relationships.tables import Relationship
 from backend.tenancy.tables import Organization, User
 
 
-@pytest.fixture
-async def pool(database):
-    await db.configure(database.app_url, max_size=1)
-    yield
-    await db.close()
-
-
-async def test_raw_rows_become_the_objects_piccolo_builds(demo, pool):
+async def test_raw_rows_become_the_objects_piccolo_builds(demo, one_connection):
     org = demo["orgs"]["Lácteos del Valle"]
     async with db.tenant_transaction(org):
         piccolo_user = await User.objects().where(User.email == "ana@lacteos.example").first()

@@ -7,14 +7,6 @@ import pytest
 from backend import db
 
 
-@pytest.fixture
-async def one_connection(database):
-    """A pool of one connection, so that each transaction gets the previous one's connection."""
-    await db.configure(database.app_url, max_size=1)
-    yield
-    await db.close()
-
-
 async def _dirty_the_session() -> int:
     """Leave session-level state behind: a setting, an advisory lock, an open cursor."""
     await db.raw("SELECT set_config('pacto.probe', 'left over', false)")
