@@ -601,7 +601,7 @@ async def do_reopen(*, actor, view, kind: str, start: date, reason: str) -> None
                         " AND period_start = $3 AND frozen_at IS NOT NULL RETURNING metric, value",
                         view.relationship.id, kind, start)
     if not rows:
-        raise FieldErrors({"reason": _("This period is not closed.")})
+        raise FieldErrors({"start": _("This period is not closed.")})
     await _keep_marked(view.relationship.id, [(kind, start)], datetime.now(timezone.utc))
     await mark_for_recompute(view.relationship.id, months_of(*period_range(kind, start)))
     await record("scorecard.reopened", actor=actor, relationship_id=view.relationship.id, target_type="period",
@@ -610,6 +610,22 @@ async def do_reopen(*, actor, view, kind: str, start: date, reason: str) -> None
 
 
 REOPEN_MONTHS_AT_MOST = 60
+
+
+def reopen_months_errors(first: date | None, last: date | None, reason: str) -> dict[str, str]:
+    """What is wrong with a range of months to reopen ({field: message}), every mistake at once;
+    a month is None when it could not be read."""
+    from backend.web.i18n import gettext as _
+
+    errors = {name: _("Give a month between 2000 and 2100 as YYYY-MM.") for name, month in
+              (("first", first), ("last", last)) if month is None or not date(2000, 1, 1) <= month < date(2101, 1, 1)}
+    if not errors and last < first:
+        errors["last"] = _("The last month cannot come before the first.")
+    elif not errors and len(months_of(first, period_range("month", last)[1])) > REOPEN_MONTHS_AT_MOST:
+        errors["last"] = _("Reopen at most %(n)s months at a time.", n=REOPEN_MONTHS_AT_MOST)
+    if not (reason or "").strip():
+        errors["reason"] = _("Say why the months are reopened.")
+    return errors
 
 
 async def do_reopen_months(*, actor, view, first: date, last: date, reason: str) -> int:
@@ -624,18 +640,9 @@ async def do_reopen_months(*, actor, view, first: date, last: date, reason: str)
 
     if not actor.is_admin:
         raise Forbidden()
-    errors = {}
-    if not (date(2000, 1, 1) <= first and last < date(2101, 1, 1)):
-        errors["last" if first >= date(2000, 1, 1) else "first"] = _("Give a month between 2000 and 2100 as YYYY-MM.")
-    elif last < first:
-        errors["last"] = _("The last month cannot come before the first.")
-    elif len(months_of(first, period_range("month", last)[1])) > REOPEN_MONTHS_AT_MOST:
-        errors["last"] = _("Reopen at most %(n)s months at a time.", n=REOPEN_MONTHS_AT_MOST)
-    reason = (reason or "").strip()
-    if not reason:
-        errors["reason"] = _("Say why the months are reopened.")
-    if errors:
+    if errors := reopen_months_errors(first, last, reason):
         raise FieldErrors(errors)
+    reason = reason.strip()
     rows = await db.raw(
         f"UPDATE kpi_value SET frozen_at = NULL WHERE relationship = $1 AND frozen_at IS NOT NULL"
         f" AND period_start < $3 AND {PERIOD_END} > $2 RETURNING period_kind, period_start, metric, value",

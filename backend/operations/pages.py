@@ -278,11 +278,14 @@ async def explain(request: Request, actor: Actor, relationship_id: UUID) -> Temp
     version = await in_force_on(rel.id, start) or await in_force_on(rel.id, end)
     tolerances = kpis.tolerances_of(content_of(version)) if version else kpis.Tolerances()
     only = params.get("only") or None
+    after = params.get("after") or None
+    if after and "\x00" in after:  # not a key of ours (and not text PostgreSQL takes)
+        after = None
     if metric in kpis.EXPLAINED_BY_ROWS:
-        lines = await kpis.rows_behind(rel.id, metric, start, end, after=params.get("after"), limit=51)
+        lines = await kpis.rows_behind(rel.id, metric, start, end, after=after, limit=51)
         next_after = lines[49]["row_key"] if len(lines) > 50 else None
     else:
-        lines = await kpis.judged_lines(rel.id, start, end, after=params.get("after"), limit=51, only=only)
+        lines = await kpis.judged_lines(rel.id, start, end, after=after, limit=51, only=only)
         next_after = lines[49]["external_id"] if len(lines) > 50 else None
         for line in lines:  # the days from the order to the delivery that completed the line
             line["lead_days"] = (_half_up(Decimal((line["completed_at"] - line["ordered_at"]).total_seconds())
@@ -388,11 +391,7 @@ async def reopen_months(request: Request, actor: Actor, relationship_id: UUID, d
     form = {name: str(data.get(name, "")) for name in ("first", "last", "reason")}
     first, last = _month(form["first"]), _month(form["last"])
     try:
-        errors = {name: _("Give a month between 2000 and 2100 as YYYY-MM.")
-                  for name, month in (("first", first), ("last", last)) if month is None}
-        if not form["reason"].strip():
-            errors["reason"] = _("Say why the months are reopened.")
-        if errors:
+        if errors := kpis.reopen_months_errors(first, last, form["reason"]):
             raise FieldErrors(errors)
         count = await kpis.do_reopen_months(actor=actor, view=view, first=first, last=last, reason=form["reason"])
     except FieldErrors as exc:

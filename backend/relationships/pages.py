@@ -54,7 +54,7 @@ async def _members_page(request: Request, actor: Actor, view: access.Relationshi
     already = {m["user_id"] for m in members}
     return page(request, "relationships/members.html", status_code=status_code, view=view, tab="members",
                 orgs=view.orgs, members=members,
-                colleagues=[c for c in await colleagues_of(actor) if c.id not in already],  # those not in yet
+                colleagues=[c for c in await colleagues_of(actor) if c.is_active and c.id not in already],
                 roles=MEMBER_ROLES, errors=errors or {},
                 may_manage=actor.is_admin or view.my_role in ("responsable", "manager"))
 

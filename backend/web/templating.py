@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import markupsafe
 from jinja2 import Environment, FileSystemLoader, TemplateNotFound, nodes, pass_context, pass_eval_context
@@ -224,6 +225,18 @@ def template_engine() -> JinjaTemplateEngine:
     return _TemplateEngine({language: build_environment(language) for language in LOCALES})
 
 
+def _here(request: Request) -> str:
+    """The page to come back to after switching language: this one, with its query, for a GET; for
+    the answer to a form (a POST), the page the form was on when the browser names it and it is ours."""
+    if request.method == "GET":
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        return request.scope["path"] + (f"?{query}" if query else "")
+    origin = urlsplit(request.headers.get("referer") or "")
+    if origin.netloc == request.url.netloc and origin.path.startswith("/"):
+        return origin.path + (f"?{origin.query}" if origin.query else "")
+    return "/"
+
+
 def base_context(request: Request) -> dict[str, Any]:
     ctx = request.scope.get("pacto")
     return {
@@ -233,6 +246,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "unread": ctx.unread if ctx else 0,
         "dev_mode": settings().dev_mode,
         "is_htmx": bool(request.headers.get("hx-request")),
+        "here": _here(request),
     }
 
 

@@ -81,6 +81,10 @@ async def test_a_backfill_into_closed_months_waits_for_an_audited_reopen(app, de
         assert 'class="form-errors"' not in page.text.split('<details id="reopen-months"')[0]
     both = await ana.post(path, {"first": "2026-13", "last": "2026-09", "reason": ""})  # every mistake at once
     assert '<li data-field="first">' in both.text and '<li data-field="reason">' in both.text
+    both = await ana.post(path, {"first": "2026-05", "last": "2026-03", "reason": ""})
+    assert '<li data-field="last">The last month cannot come before the first.</li>' in both.text
+    assert '<li data-field="reason">' in both.text
+    assert re.search(r'id="r-last"[^>]*autofocus', both.text)  # the first field in error takes the focus
     assert await measured(owner, rel, "month", "2026-09-01") == {}  # nothing reopened by a refused form
 
     done = await ana.post(path, form)

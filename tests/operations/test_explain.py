@@ -58,7 +58,10 @@ async def test_every_kind_of_kpi_lists_the_rows_it_counted(app, demo, owner, bro
     assert [r[7] for r in rows(page)] == ["8.08", "9.08", "11.65", "—", "—"]
     # an on-time KPI keeps its filter and its tolerances
     page = await explain(ana, rel, "otif")
-    assert 'id="f-only"' in page.text and "Tolerances in days" in page.text
+    assert 'id="f-only"' in page.text and "denominator 5. Tolerances in days" in page.text
+    # a key that is not one of ours starts from the first row
+    assert rows(await ana.get(f"/relationships/{rel}/scorecard/explain?metric=payment_on_time&kind=month"
+                              "&start=2026-11-01&after=%00")) == rows(await explain(ana, rel, "payment_on_time"))
 
     # the supplier's first responses, by the hour: logged 10:00, answered 16:00 the same day (6 h)
     await owner.execute(
@@ -67,6 +70,7 @@ async def test_every_kind_of_kpi_lists_the_rows_it_counted(app, demo, owner, bro
         " 'late_delivery', $2, '2026-11', 'x', 'accepted', '', 'person', $2, $2, $3)",
         rel, datetime(2026, 11, 3, 9, 0, tzinfo=timezone.utc), datetime(2026, 11, 3, 15, 0, tzinfo=timezone.utc))
     page = await explain(ana, rel, "deviation_response_hours")
+    assert "Hours to respond" in page.text
     assert rows(page) == [["D-77", "11/3/26, 10:00\u202fAM", "11/3/26, 4:00\u202fPM", "6"]]
 
     # another company's user sees none of it

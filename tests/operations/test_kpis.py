@@ -472,6 +472,11 @@ async def test_closed_periods_are_frozen_until_an_audited_reopen(app, demo, owne
     assert reopened.status_code == 302
     assert reopened.headers["location"].endswith("/scorecard?party=client&period=2026-11&reopened=month")
     assert "Period reopened." in (await ana.get(reopened.headers["location"])).text
+    # from a page grown stale (the period is open now), the answer says so at the top of the page
+    stale = await ana.post(f"/relationships/{rel}/scorecard/reopen", {
+        "kind": "month", "start": "2026-11-01", "reason": "again", "party": "supplier", "period": "2026-11"})
+    assert stale.status_code == 422 and 'id="period-error">This period is not closed.<' in stale.text
+    assert f'href="/relationships/{rel}/scorecard?party=supplier&amp;period=2026-10"' in stale.text  # not ?…
     await wait_for(owner, rel, ["otif"])
     assert (await values(owner, rel))["otif"]["numerator"] == 3  # PO-2/2 now on time and in full
     audit = await owner.fetchrow("SELECT details FROM audit_entry WHERE action = 'scorecard.reopened'")

@@ -129,6 +129,8 @@ async def test_members_are_managed_by_their_own_side(demo, browser, owner):
         "Carlos Ruiz (carlos@lacteos.example)"]
     carlos = await browser("carlos@lacteos.example")
     assert (await carlos.get(f"/relationships/{rel(demo)}")).status_code == 404  # no longer a member
+    await owner.execute("UPDATE app_user SET is_active = false WHERE email = 'carlos@lacteos.example'")
+    assert "Carlos Ruiz" not in (await ana.get(f"/relationships/{rel(demo)}/members")).text  # disabled: not offered
 
 
 async def test_adding_a_member_from_another_company_is_refused(demo, browser, owner):

@@ -88,6 +88,13 @@ async def test_pages_follow_accept_language_then_the_chosen_language(demo, brows
     assert f'name="next" value="/relationships/{rel}/scorecard?party=client&amp;period=2026-03"' in scorecard.text
     switched = await ana.post("/language", {"locale": "nl", "next": f"/relationships/{rel}/scorecard?party=client&period=2026-03"})
     assert switched.headers["location"] == f"/relationships/{rel}/scorecard?party=client&period=2026-03"
+    # on the answer to a form, the page the form was on (as the browser names it), not the form's address
+    refused = await ana.post(f"/relationships/{rel}/data/reopen", {"first": "", "last": "", "reason": ""},
+                             headers={"referer": f"https://testserver/relationships/{rel}/data?cursor=x"})
+    assert f'name="next" value="/relationships/{rel}/data?cursor=x"' in refused.text
+    elsewhere = await ana.post(f"/relationships/{rel}/data/reopen", {"first": "", "last": "", "reason": ""},
+                               headers={"referer": "https://evil.example/phish"})
+    assert 'name="next" value="/"' in elsewhere.text
 
 
 def test_no_message_holds_markup():
