@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 from backend import db
 from backend.agreements.actions import content_of, in_force_on
 from backend.agreements.sections import KPI_LABELS, KPI_LIBRARY
+from backend.disputes.penalties import valid_period
 from backend.operations import imports, kpis
 from backend.relationships.access import get_relationship_for
 from backend.web import i18n, paging
@@ -180,13 +181,8 @@ async def tiles_for(rel, party: str, month: date, today: date):
 def _month(text: str) -> date | None:
     """The first day of a month written YYYY-MM (a month field sends that) between 2000 and 2100,
     or None: a page moves a year or more either way from it, which must stay a date."""
-    try:
-        year, month = (text or "").strip().split("-")
-        if len(year) == 4 and len(month) == 2 and 2000 <= int(year) <= 2100:
-            return date(int(year), int(month), 1)
-    except ValueError:
-        pass
-    return None
+    text = (text or "").strip()
+    return date(int(text[:4]), int(text[5:]), 1) if valid_period(text) else None
 
 
 def _choice(request: Request, rel) -> tuple[str, date, date]:
