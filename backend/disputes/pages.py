@@ -14,6 +14,7 @@ import asyncpg
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Stream, Template
+from markupsafe import Markup
 
 from backend import db
 from backend.agreements.actions import content_of, in_force_on
@@ -28,6 +29,7 @@ from backend.web import i18n
 from backend.web.current import Actor
 from backend.web.errors import Conflict, FieldErrors, Forbidden, not_found
 from backend.web.exports import table_response
+from backend.web.fragments import Fragments
 from backend.web.forms import Form, form_int
 from backend.web.i18n import gettext as _
 from backend.web.templating import page
@@ -74,6 +76,20 @@ async def _holidays(relationship: Relationship) -> set:
 
 # -- the list ---------------------------------------------------------------------------------
 
+# the rows of the list pages read lately, each for the exact rows, clocks and language it was rendered for
+ROWS_HTML = Fragments(256)
+
+
+def _rows_html(request: Request, view: RelationshipView, items: list) -> Markup:
+    """The list's rows, kept for the same rows (their clocks' text included, which moves with time), the
+    same language, time zone and side of the reader."""
+    def render() -> str:
+        return request.app.template_engine.get_template("deviations/_rows.html").render(
+            view=view, items=items, types=DEVIATION_TYPES, statuses=workflow.STATUSES)
+
+    return ROWS_HTML.get((i18n.current_locale(), view.relationship.time_zone, view.side, tuple(items)), render)
+
+
 @get("/relationships/{relationship_id:uuid}/deviations")
 async def deviations_tab(request: Request, actor: Actor, relationship_id: UUID) -> Template:
     view = await get_relationship_for(actor, relationship_id)
@@ -88,7 +104,7 @@ async def deviations_tab(request: Request, actor: Actor, relationship_id: UUID) 
         row = _row_class(tuple(items[0].keys()))
         items = [row._make((*item, time_left(item, tz, holidays))) for item in items]
     return page(request, "deviations/list.html", view=view, tab="deviations", orgs=view.orgs,
-                items=items, next_cursor=next_cursor, filters=filters,
+                items=items, rows_html=_rows_html(request, view, items), next_cursor=next_cursor, filters=filters,
                 next_query=filters.query() | {"cursor": next_cursor or ""}, first_page=not request.query_params.get("cursor"),
                 types=DEVIATION_TYPES, statuses=workflow.STATUSES,
                 can_log=actions.who_in(view, actor).acts_for(workflow.CLIENT))

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.template.base import csrf_token
+from markupsafe import Markup
 from litestar.response import Redirect, Template
 
 from backend import db
@@ -24,6 +26,7 @@ from backend.operations import imports, kpis
 from backend.relationships.access import get_relationship_for
 from backend.web import i18n, paging
 from backend.web.current import Actor
+from backend.web.fragments import Fragments
 from backend.web.errors import FieldErrors, Forbidden, not_found
 from backend.web.exports import table_response
 from backend.web.forms import Form
@@ -157,7 +160,11 @@ async def tiles_for(rel, party: str, month: date, today: date):
     """(number of the version in force, tiles) of one party's KPIs for the periods holding `month`.
     The version is the one in force in `month` (in_force_on), else the one in force today; only its
     KPIs are read, not the whole agreement."""
-    rows = await db.raw(SCORECARD_TILES, rel.id, month, today, party)
+    return tiles_of(await db.raw(SCORECARD_TILES, rel.id, month, today, party))
+
+
+def tiles_of(rows) -> tuple[int | None, list[Tile]]:
+    """(number of the version, tiles) from the rows of SCORECARD_TILES."""
     tiles = []
     for i, periods in groupby(rows, key=itemgetter("i")):
         if i is None:  # a version without KPIs for this party
@@ -176,6 +183,32 @@ async def tiles_for(rel, party: str, month: date, today: date):
             status=status_of(value, Decimal(str(kpi["target"])), Decimal(str(kpi["warning"])), lower),
             trend=trend, lower_is_better=lower, frozen_at=current["frozen_at"]))
     return (rows[0]["number"] if rows else None), tiles
+
+
+# the tiles of the scorecards read lately, each for the exact rows, language and reader it was rendered for
+TILES_HTML = Fragments(256)
+
+
+def tiles_html(request: Request, view, party: str, month: date, rows, errors: dict | None = None,
+               reopening: str = "") -> Markup:
+    """The scorecard's tiles and composite score, rendered from SCORECARD_TILES' rows. Kept for the same
+    rows and everything else they show: the language, the relationship and its time zone, the party and
+    month, and for an admin (whose closed tiles hold a reopen form) the form's CSRF token. A refused
+    reopen is rendered afresh (it shows the reader's error)."""
+    me = request.scope["pacto"].user
+
+    def render() -> str:
+        version, tiles = tiles_of(rows)
+        return request.app.template_engine.get_template("operations/_scorecard_tiles.html").render(
+            request=request, me=me, view=view, party=party, month=month, version=version, tiles=tiles,
+            score=composite(tiles), errors=errors or {}, reopening=reopening)
+
+    if errors:
+        return Markup(render())
+    admin = me.org_role == "admin"
+    key = (i18n.current_locale(), view.relationship.id, view.relationship.time_zone, party, month, admin,
+           csrf_token({"request": request}) if admin else None, tuple(rows))
+    return TILES_HTML.get(key, render)
 
 
 def _month(text: str) -> date | None:
@@ -198,9 +231,9 @@ async def scorecard(request: Request, actor: Actor, relationship_id: UUID) -> Te
     view = await get_relationship_for(actor, relationship_id)
     rel = view.relationship
     party, month, today = _choice(request, rel)
-    version, tiles = await tiles_for(rel, party, month, today)
+    rows = await db.raw(SCORECARD_TILES, rel.id, month, today, party)
     return page(request, "operations/scorecard.html", view=view, tab="scorecard", orgs=view.orgs,
-                tiles=tiles, party=party, month=month, version=version, score=composite(tiles),
+                tiles_html=tiles_html(request, view, party, month, rows), party=party, month=month,
                 previous=_back("month", month, 1), next=_back("month", month, -1), errors={},
                 reopened=request.query_params.get("reopened") in kpis.PERIOD_KINDS)
 
@@ -321,11 +354,11 @@ async def reopen_period(request: Request, actor: Actor, relationship_id: UUID, d
     except FieldErrors as exc:
         rel = view.relationship
         today = datetime.now(ZoneInfo(rel.time_zone)).date()
-        version, tiles = await tiles_for(rel, party, month, today)
+        rows = await db.raw(SCORECARD_TILES, rel.id, month, today, party)
         return page(request, "operations/scorecard.html", status_code=422, view=view, tab="scorecard",
-                    orgs=view.orgs, tiles=tiles, party=party, month=month, version=version,
-                    score=composite(tiles), previous=_back("month", month, 1), next=_back("month", month, -1),
-                    errors=exc.errors, reopening=str(data.get("tile", "")))
+                    orgs=view.orgs, party=party, month=month, previous=_back("month", month, 1),
+                    next=_back("month", month, -1), errors=exc.errors,
+                    tiles_html=tiles_html(request, view, party, month, rows, exc.errors, str(data.get("tile", ""))))
     return Redirect(path=f"/relationships/{relationship_id}/scorecard",
                     query_params={"party": party, "period": month.strftime("%Y-%m"), "reopened": kind})
 

@@ -1,0 +1,107 @@
+"""Parts of pages rendered once for the exact data they show: the scorecard's tiles and the deviations
+list's rows. New data, another language, another reader's role or form token is another part; the
+least used parts go first."""
+import re
+from datetime import date
+
+from backend.web.fragments import Fragments
+from tests.disputes.conftest import agreement, sign  # noqa: F401 (a fixture)
+from tests.disputes.test_lists import bulk
+from tests.operations.test_scorecard_periods import value
+
+ANA, BRAM, EVA = "ana@lacteos.example", "bram@envases.example", "eva@envases.example"
+KPIS = [{"id": "m", "metric": "otif", "measured_party": "supplier", "target": "96", "warning": "93", "weight": "100"}]
+
+
+def test_a_part_is_rendered_once_for_its_key_and_the_least_used_go_first():
+    renders = []
+
+    def render(text):
+        def run():
+            renders.append(text)
+            return text
+        return run
+
+    parts = Fragments(2)
+    assert parts.get("a", render("<b>A</b>")) == "<b>A</b>"
+    assert parts.get("a", render("other")) == "<b>A</b>"  # kept: not rendered again
+    parts.get("b", render("B"))
+    parts.get("a", render("A again"))  # "a" used last: "b" is now the least used
+    parts.get("c", render("C"))  # a third part: "b" goes
+    assert parts.get("a", render("A again")) == "<b>A</b>"
+    assert parts.get("b", render("B again")) == "B again"
+    assert renders == ["<b>A</b>", "B", "C", "B again"]
+    # what is kept is HTML already: a template prints it as it is
+    assert parts.get("b", render("nothing")).__html__() == "B again"
+
+
+def _tile(page) -> str:
+    return page.text.split('id="kpi-otif"')[1].split("</article>")[0]
+
+
+def _csrf(page) -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+
+
+async def test_the_scorecard_shows_the_rows_of_each_request_to_each_reader(app, demo, owner, browser):
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    await sign(owner, rel, {"kpis": KPIS}, number=2, effective="2026-02-01")
+    await value(owner, rel, "otif", "month", date(2026, 11, 1), 1, 2)
+    url = f"/relationships/{rel}/scorecard?period=2026-11"
+    ana, bram, eva = await browser(ANA), await browser(BRAM), await browser(EVA)
+    assert "50.00 %" in _tile(await ana.get(url))
+
+    # a recomputed value shows on the next page, never the page kept for the old one
+    await owner.execute("UPDATE kpi_value SET numerator = 3, denominator = 4, value = 75 WHERE relationship = $1", rel)
+    page = _tile(await ana.get(url))
+    assert "75.00 %" in page and "50.00 %" not in page
+    # the same rows in each reader's language
+    assert "75,00 %" in _tile(await eva.get(url))
+    assert "75.00 %" in _tile(await bram.get(url))
+
+    # a closed period: each admin's reopen form carries that admin's own token; a member has no form
+    await owner.execute("UPDATE kpi_value SET frozen_at = now() WHERE relationship = $1", rel)
+    for admin in (ana, bram, ana):
+        page = await admin.get(url)
+        forms = re.findall(r'name="_csrf_token" value="([^"]+)"', _tile(page))
+        assert forms == [_csrf(page)]
+    assert _csrf(await ana.get(url)) != _csrf(await bram.get(url))
+    assert "/scorecard/reopen" not in (await eva.get(url)).text
+    assert "/scorecard/reopen" in (await bram.get(url)).text
+
+    # a refused reopen shows its reader's error in the tile, and only on that answer
+    refused = await ana.post(f"/relationships/{rel}/scorecard/reopen", {
+        "kind": "month", "start": "2026-11-01", "party": "supplier", "period": "2026-11", "tile": "m", "reason": ""})
+    assert refused.status_code == 422 and 'id="reason-e-m"' in _tile(refused)
+    assert 'id="reason-e-m"' not in _tile(await ana.get(url))
+
+
+def _rows(page) -> str:
+    return page.text.split("<tbody>")[1].split("</tbody>")[0]
+
+
+async def test_the_deviations_list_shows_the_rows_of_each_request(app, demo, agreement, owner, browser):
+    rel = agreement["relationship"]
+    await bulk(owner, rel, 3)
+    url = f"/relationships/{rel}/deviations"
+    ana, eva = await browser(ANA), await browser(EVA)
+    first = _rows(await ana.get(url))
+    assert first.count('href="/deviations/') == 3
+    await owner.execute("UPDATE deviation SET status = 'settled', waiting_for = '', due_at = NULL WHERE relationship = $1",
+                        rel)
+    page = _rows(await ana.get(url))
+    assert page.count("Settled") == 3 and first.count("Settled") < 3
+    # the same rows for a colleague who reads Spanish
+    carlos = await browser("carlos@lacteos.example")
+    spanish = _rows(await carlos.get(url))
+    assert spanish.count("Resuelta por acuerdo") == 3 and "Settled" not in spanish
+    # a clock's text moves with time, and the row with it
+    await owner.execute("UPDATE deviation SET status = 'open', waiting_for = 'supplier',"
+                        " due_at = now() + interval '20 days' WHERE relationship = $1 AND number = 2", rel)
+    assert "business days left" in _rows(await ana.get(url))
+    await owner.execute("UPDATE deviation SET due_at = now() - interval '20 days' WHERE relationship = $1", rel)
+    page = _rows(await ana.get(url))
+    assert "Overdue" in page and "business days left" not in page
+    # the other side, in Spanish, reads its own words for the same rows
+    spanish = _rows(await eva.get(url))
+    assert "Plazo vencido" in spanish and "Overdue" not in spanish
