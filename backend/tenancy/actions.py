@@ -112,11 +112,7 @@ async def do_set_active(*, actor: Actor, user: User, active: bool, version: int)
     if not active:
         from backend.web import sessions
 
-        from backend import jobs
-
-        redis = jobs.redis()
-        if redis is not None:
-            db.after_commit(lambda: sessions.destroy_all_for(redis, user.id))
+        await sessions.destroy_all_for(user.id, user.org)  # signed out everywhere, with the change
     return user
 
 
