@@ -82,12 +82,13 @@ ROWS_HTML = Fragments(256)
 
 def _rows_html(request: Request, view: RelationshipView, items: list) -> Markup:
     """The list's rows, kept for the same rows (their clocks' text included, which moves with time), the
-    same language, time zone and side of the reader."""
+    same language, relationship, time zone and side of the reader."""
     def render() -> str:
         return request.app.template_engine.get_template("deviations/_rows.html").render(
             view=view, items=items, types=DEVIATION_TYPES, statuses=workflow.STATUSES)
 
-    return ROWS_HTML.get((i18n.current_locale(), view.relationship.time_zone, view.side, tuple(items)), render)
+    key = (i18n.current_locale(), view.relationship.id, view.relationship.time_zone, view.side, tuple(items))
+    return ROWS_HTML.get(key, render)
 
 
 @get("/relationships/{relationship_id:uuid}/deviations")

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.response import Redirect, Template
 from litestar.template.base import csrf_token
 from markupsafe import Markup
-from litestar.response import Redirect, Template
 
 from backend import db
 from backend.agreements.actions import content_of, in_force_on
