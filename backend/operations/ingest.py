@@ -236,7 +236,11 @@ async def ingest_orders(*, actor: Actor, view: RelationshipView, orders: list[di
 
 
 DELIVERY_CHUNK = 50_000  # rows per INSERT: one is written while the next is being read
-YIELD_EVERY = 2_000  # rows read between two turns of the event loop
+# rows read between two turns of the event loop. A chunk's INSERT is a few megabytes, and the socket takes
+# a few hundred kilobytes at a time: the rest leaves at the loop's turns, and PostgreSQL starts only once
+# all of it is in. Every 2,000 rows it idled for most of a chunk (PostgreSQL 60 % busy, a million rows at
+# 41,000 rows/s); every 200 rows it starts after a few milliseconds (80-90 %, 52,000 rows/s).
+YIELD_EVERY = 200
 API_WAIT = "60s"  # how long an API request waits for another ingest of the same relationship
 
 
