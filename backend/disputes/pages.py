@@ -76,7 +76,7 @@ async def _holidays(relationship: Relationship) -> set:
 
 # -- the list ---------------------------------------------------------------------------------
 
-# the rows of the list pages read lately, each for the exact rows, clocks and language it was rendered for
+# the rows of the list pages read lately, each with the rows and clocks, and for the language, it was rendered for
 ROWS_HTML = Fragments(256)
 
 
@@ -87,8 +87,9 @@ def _rows_html(request: Request, view: RelationshipView, items: list) -> Markup:
         return request.app.template_engine.get_template("deviations/_rows.html").render(
             view=view, items=items, types=DEVIATION_TYPES, statuses=workflow.STATUSES)
 
-    key = (i18n.current_locale(), view.relationship.id, view.relationship.time_zone, view.side, tuple(items))
-    return ROWS_HTML.get(key, render)
+    key = (i18n.current_locale(), view.relationship.id, view.relationship.time_zone, view.side,
+           request.scope["query_string"])  # each filter and page keeps its own
+    return ROWS_HTML.get(key, items, render)
 
 
 @get("/relationships/{relationship_id:uuid}/deviations")

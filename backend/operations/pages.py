@@ -185,7 +185,7 @@ def tiles_of(rows) -> tuple[int | None, list[Tile]]:
     return (rows[0]["number"] if rows else None), tiles
 
 
-# the tiles of the scorecards read lately, each for the exact rows, language and reader it was rendered for
+# the tiles of the scorecards read lately, each with the rows, and for the language and reader, it was rendered for
 TILES_HTML = Fragments(256)
 
 
@@ -207,8 +207,8 @@ def tiles_html(request: Request, view, party: str, month: date, rows, errors: di
         return Markup(render())
     admin = me.org_role == "admin"
     key = (i18n.current_locale(), view.relationship.id, view.relationship.time_zone, party, month, admin,
-           csrf_token({"request": request}) if admin else None, tuple(rows))
-    return TILES_HTML.get(key, render)
+           csrf_token({"request": request}) if admin else None)
+    return TILES_HTML.get(key, rows, render)
 
 
 def _month(text: str) -> date | None:

@@ -1,33 +1,37 @@
 """A part of a page rendered once for the exact data it shows.
 
 A scorecard's tiles (their trend charts, numbers written in the reader's language) cost more to
-render than the query that reads them. The query still runs on every request; its rows, with
-everything else the part shows (language, time zone, the reader's role…), are the key under which
-the part's HTML is kept. New rows are a new key, so a part is never shown stale; the least used
-parts are dropped beyond a fixed number. Keys are compared whole, never by a hash alone.
+render than the query that reads them. The query still runs on every request. A part is kept
+under what it is for (the page, the language, the time zone, the reader's role…) with the rows it
+was rendered from, and shown again only when this request's rows are equal to those, value by
+value: new rows are rendered and replace them, so a part is never shown stale. Rows are compared,
+not hashed (hashing a scorecard's decimals took longer than comparing them); the least recently
+used parts are dropped beyond a fixed number.
 """
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 
 from markupsafe import Markup
 
 
 class Fragments:
-    """Rendered parts under their keys, the `size` most recently used of them."""
+    """Rendered parts, each under its key with the rows it shows; the `size` most recently used."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._parts: OrderedDict[Hashable, Markup] = OrderedDict()
+        self._parts: OrderedDict[Hashable, tuple[Sequence, Markup]] = OrderedDict()
 
-    def get(self, key: Hashable, render: Callable[[], str]) -> Markup:
-        """The part kept under `key`, else `render()`'s, kept."""
-        part = self._parts.get(key)
-        if part is not None:
+    def get(self, key: Hashable, rows: Sequence, render: Callable[[], str]) -> Markup:
+        """The part kept under `key` when it was rendered from rows equal to `rows`, else `render()`'s."""
+        kept = self._parts.get(key)
+        if kept is not None and kept[0] == rows:
             self._parts.move_to_end(key)
-            return part
-        part = self._parts[key] = Markup(render())
+            return kept[1]
+        part = Markup(render())
+        self._parts[key] = (rows, part)
+        self._parts.move_to_end(key)
         if len(self._parts) > self.size:
             self._parts.popitem(last=False)
         return part

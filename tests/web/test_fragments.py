@@ -3,6 +3,7 @@ list's rows. New data, another language, another reader's role or form token is 
 least used parts go first."""
 import re
 from datetime import date
+from decimal import Decimal
 
 from backend.web.fragments import Fragments
 from tests.disputes.conftest import agreement, sign  # noqa: F401 (a fixture)
@@ -13,7 +14,7 @@ ANA, BRAM, EVA = "ana@lacteos.example", "bram@envases.example", "eva@envases.exa
 KPIS = [{"id": "m", "metric": "otif", "measured_party": "supplier", "target": "96", "warning": "93", "weight": "100"}]
 
 
-def test_a_part_is_rendered_once_for_its_key_and_the_least_used_go_first():
+def test_a_part_is_rendered_again_for_other_rows_and_the_least_used_go_first():
     renders = []
 
     def render(text):
@@ -23,16 +24,22 @@ def test_a_part_is_rendered_once_for_its_key_and_the_least_used_go_first():
         return run
 
     parts = Fragments(2)
-    assert parts.get("a", render("<b>A</b>")) == "<b>A</b>"
-    assert parts.get("a", render("other")) == "<b>A</b>"  # kept: not rendered again
-    parts.get("b", render("B"))
-    parts.get("a", render("A again"))  # "a" used last: "b" is now the least used
-    parts.get("c", render("C"))  # a third part: "b" goes
-    assert parts.get("a", render("A again")) == "<b>A</b>"
-    assert parts.get("b", render("B again")) == "B again"
-    assert renders == ["<b>A</b>", "B", "C", "B again"]
+    rows = [(1, Decimal("95.5"))]
+    assert parts.get("a", rows, render("<b>A</b>")) == "<b>A</b>"
+    # rows equal value by value (read again by another request): kept, not rendered again
+    assert parts.get("a", [(1, Decimal("95.5"))], render("other")) == "<b>A</b>"
+    # other rows under the same key: rendered again, and these rows are the ones kept
+    assert parts.get("a", [(1, Decimal("96"))], render("A new")) == "A new"
+    assert parts.get("a", [(1, Decimal("96"))], render("other")) == "A new"
+    assert parts.get("a", rows, render("A old")) == "A old"
+    parts.get("b", rows, render("B"))
+    parts.get("a", rows, render("other"))  # "a" used last: "b" is now the least used
+    parts.get("c", rows, render("C"))  # a third part: "b" goes
+    assert parts.get("a", rows, render("other")) == "A old"
+    assert parts.get("b", rows, render("B again")) == "B again"
+    assert renders == ["<b>A</b>", "A new", "A old", "B", "C", "B again"]
     # what is kept is HTML already: a template prints it as it is
-    assert parts.get("b", render("nothing")).__html__() == "B again"
+    assert parts.get("b", rows, render("nothing")).__html__() == "B again"
 
 
 def _tile(page) -> str:
