@@ -48,14 +48,16 @@ def hash_of(cookie: str) -> str:
 
 
 async def _as(org_id: UUID, sql: str, *args) -> None:
-    """Run sql as org_id (the session's), then go on as the organization the transaction acted as
-    (read from the transaction itself): signing in creates the session before acting as its
-    organization, and ends the one of whoever was signed in on the browser before, maybe of another
-    organization. A statement that fails aborts the transaction, and the setting goes with it."""
-    acting = (await db.raw_one("SELECT current_setting('app.org_id', true) AS acting,"
-                               " set_config('app.org_id', $1, true)", str(org_id)))["acting"]
+    """Run sql as org_id (the session's), then go on as the organization the transaction acted as:
+    signing in creates the session before acting as its organization, and ends the one of whoever
+    was signed in on the browser before, maybe of another organization."""
+    acting = db.acting_org()
+    if acting == org_id:
+        await db.raw(sql, *args)
+        return
+    await db.raw("SELECT set_config('app.org_id', $1, true)", str(org_id))
     await db.raw(sql, *args)
-    await db.raw("SELECT set_config('app.org_id', $1, true)", acting or "")
+    await db.raw("SELECT set_config('app.org_id', $1, true)", str(acting) if acting else "")
 
 
 async def create(*, user_id: UUID, org_id: UUID, max_age: int, extra: dict | None = None) -> Session:

@@ -177,19 +177,3 @@ async def test_expired_sessions_of_every_organization_go_at_night_on_a_real_work
     assert [r["user_id"] for r in await owner.fetch("SELECT user_id FROM app_session")] == [
         demo["users"]["bram@envases.example"]]
     assert (await bram.get("/")).status_code == 200
-
-
-async def test_ending_another_organizations_session_leaves_the_transaction_acting_as_before(demo, browser, owner,
-                                                                                           one_connection):
-    from backend import db
-
-    olga = await browser("olga@otra.example")
-    cookie = olga.client.cookies.get(sessions.COOKIE)
-    lacteos, otra = demo["orgs"]["Lácteos del Valle"], demo["orgs"]["Otra Industria"]
-    for acting in (lacteos, None):
-        async with db.tenant_transaction(acting):
-            await sessions.destroy(sessions.Session(token=cookie, user_id=demo["users"]["olga@otra.example"],
-                                                    org_id=otra))
-            assert (await db.raw_one("SELECT current_setting('app.org_id', true) AS org"))["org"] == (
-                str(acting) if acting else "")
-    assert await owner.fetchval("SELECT count(*) FROM app_session WHERE org = $1", otra) == 0
