@@ -9,7 +9,6 @@ from arq.connections import RedisSettings
 from backend import db, jobs
 from backend.config import settings
 from workers.agreements import commitments_overdue, review_reminders
-from workers.auth import expired_sessions
 from workers.disputes import dispute_deadlines
 from workers.kpis import recompute_kpis, reconcile_kpis, run_import
 from workers.mail import send_email
@@ -18,7 +17,7 @@ from workers.pricing import price_year_end, review_action_reminders
 # recompute_kpis keeps no result: its job id (one per relationship) must be free again once it ran.
 FUNCTIONS = [send_email, review_reminders, commitments_overdue, dispute_deadlines,
              func(recompute_kpis, keep_result=0), reconcile_kpis, run_import, price_year_end,
-             review_action_reminders, expired_sessions]
+             review_action_reminders]
 # Cron times are read in UTC (said explicitly: arq would otherwise use the machine's zone); each
 # job works out "today" in every relationship's own time zone.
 CRON_JOBS = [
@@ -30,7 +29,6 @@ CRON_JOBS = [
     cron(price_year_end, minute={50}, run_at_startup=False, unique=True),
     # hourly; each owner is reminded once a day (the action item keeps the day of its last reminder)
     cron(review_action_reminders, minute={20}, run_at_startup=False, unique=True),
-    cron(expired_sessions, hour={3}, minute={5}, run_at_startup=False, unique=True),  # nightly, 03:05 UTC
 ]
 
 

@@ -93,14 +93,14 @@ async def login(request: Request, data: Form) -> Template | Response:
         return await _login_page(request, step="password", email=email, nxt=nxt, status_code=400, errors={
             "form": _("Your organization signs in with its identity provider: continue with your e-mail only.")})
     await ratelimit.clear(redis, f"login:email:{email}")
-    session = await sessions.create(user_id=row["user_id"], org_id=row["org_id"], max_age=cfg.session_max_age)
+    session = await sessions.create(redis, user_id=row["user_id"], org_id=row["org_id"], max_age=cfg.session_max_age)
     await db.bind_org(row["org_id"])
     user = await User.objects().where(User.id == row["user_id"]).first()
     await record("user.signed_in", org_id=row["org_id"], target_type="user", target_id=user.id,
                  target_label=user.email, details={"ip": client_ip(request), "method": "password"})
     old = request.scope["pacto"].session
     if old:
-        await sessions.destroy(old)
+        await sessions.destroy(redis, old)
     return _session_cookie(Redirect(path=nxt), session.token)
 
 
@@ -111,7 +111,7 @@ async def logout(request: Request) -> Response:
     idp_logout = None
     if ctx.session:
         idp_logout = await sso_logout_url(ctx.session.extra)
-        await sessions.destroy(ctx.session)
+        await sessions.destroy(_redis(request), ctx.session)
         if ctx.user:
             await record("user.signed_out", org_id=ctx.org.id, target_type="user", target_id=ctx.user.id,
                          target_label=ctx.user.email)
@@ -193,7 +193,7 @@ async def reset(request: Request, token: str, data: Form) -> Template | Response
     await User.update({User.password_hash: hash_password(password), User.version: User.version + 1}).where(
         User.id == user_id)
     await record("user.password_reset", org_id=org_id, target_type="user", target_id=user_id)
-    await sessions.destroy_all_for(user_id, org_id)
+    await sessions.destroy_all_for(redis, user_id)
     return _session_cookie(Redirect(path="/login?reset=1"), None)
 
 

@@ -168,13 +168,13 @@ async def callback(request: Request) -> Response:
         signed_in = await actions.complete(stored, connection, code=code)
     except SsoFailure as failure:
         return await _failed(request, connection, failure)
-    session = await sessions.create(user_id=signed_in.user.id, org_id=signed_in.org_id,
+    session = await sessions.create(redis, user_id=signed_in.user.id, org_id=signed_in.org_id,
                                     max_age=settings().session_max_age,
                                     extra={"sso_connection": str(signed_in.connection_id),
                                            "id_token": signed_in.id_token})
     old = request.scope["pacto"].session  # whoever was signed in on this browser before
     if old:
-        await sessions.destroy(old)
+        await sessions.destroy(redis, old)
     from backend.auth.pages import _session_cookie
 
     return _session_cookie(Redirect(path=signed_in.next_path), session.token)

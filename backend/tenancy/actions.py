@@ -112,7 +112,11 @@ async def do_set_active(*, actor: Actor, user: User, active: bool, version: int)
     if not active:
         from backend.web import sessions
 
-        await sessions.destroy_all_for(user.id, user.org)  # signed out everywhere, with the change
+        from backend import jobs
+
+        redis = jobs.redis()
+        if redis is not None:
+            db.after_commit(lambda: sessions.destroy_all_for(redis, user.id))
     return user
 
 

@@ -120,7 +120,7 @@ async def accept_invitation(request: Request, token: str, data: Form) -> Templat
     target = f"/relationships/{relationship_id}" if relationship_id else "/"
     if signed_in:
         return Redirect(path=target)
-    session = await sessions.create(user_id=user.id, org_id=user.org,
+    session = await sessions.create(request.app.state.redis, user_id=user.id, org_id=user.org,
                                     max_age=settings().session_max_age)
     return _session_cookie(Redirect(path=target), session.token)
 

@@ -75,18 +75,13 @@ def _cookies(scope: Scope) -> dict[str, str]:
 _SIGNED_IN_COLUMNS = (
     f"SELECT {db.columns_of(User, 'u')}, {db.columns_of(Organization, 'o')},"
     ' (SELECT count(*) FROM notification n WHERE n."user" = u.id AND n.read_at IS NULL) AS unread')
-_USER_IN_ORG = " JOIN organization o ON o.id = u.org"
-# … by the session of the cookie ($1 its hash, $2 the organization it names), with the session's extra
-_BY_SESSION = (f"{_SIGNED_IN_COLUMNS}, s.extra AS session_extra{{}}"
-               f" FROM app_session s JOIN {User._meta.tablename} u ON u.id = s.user_id{_USER_IN_ORG}{{}}"
-               " WHERE s.token_hash = $1 AND s.org = $2 AND s.expires_at > now() AND u.org = s.org AND u.is_active")
-# … by the user of an API token ($1 the user, $2 their organization)
-_BY_USER = (f"{_SIGNED_IN_COLUMNS}{{}} FROM {User._meta.tablename} u{_USER_IN_ORG}{{}}"
-            " WHERE u.id = $1 AND u.org = $2 AND u.is_active")
-# … and on a relationship's page, that relationship ($3) as the page's get_relationship_for() reads it
-_RELATIONSHIP = (", rel.*", f" LEFT JOIN LATERAL ({access.relationship_query('$3', 'u.id')}) rel ON true")
-_SIGNED_IN = {(by, on_page): sql.format(*(_RELATIONSHIP if on_page else ("", "")))
-              for by, sql in (("session", _BY_SESSION), ("user", _BY_USER)) for on_page in (False, True)}
+_SIGNED_IN_FROM = f" FROM {User._meta.tablename} u JOIN organization o ON o.id = u.org"
+_SIGNED_IN_WHERE = " WHERE u.id = $1 AND u.org = $2 AND u.is_active"
+_SIGNED_IN = _SIGNED_IN_COLUMNS + _SIGNED_IN_FROM + _SIGNED_IN_WHERE
+# … and on a relationship's page, that relationship as the page's get_relationship_for() reads it
+_SIGNED_IN_ON_RELATIONSHIP = (
+    f"{_SIGNED_IN_COLUMNS}, rel.*{_SIGNED_IN_FROM}"
+    f" LEFT JOIN LATERAL ({access.relationship_query('$3', 'u.id')}) rel ON true{_SIGNED_IN_WHERE}")
 
 
 def _header(scope: Scope, wanted: bytes) -> str | None:
@@ -130,6 +125,7 @@ def tenant_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http" or scope["path"].startswith(UNSCOPED_PREFIXES):
             await app(scope, receive, send)
             return
+        redis = scope["app"].state.redis
         token_scope = None
         bearer = _header(scope, b"authorization")
         if bearer and bearer.lower().startswith("bearer ") and scope["path"].startswith("/api/"):
@@ -137,7 +133,7 @@ def tenant_middleware(app: ASGIApp) -> ASGIApp:
             if found is None:
                 await _unauthorized(send)
                 return
-            org_id, signed_by, key = found.org_id, "user", found.user_id
+            session = sessions.Session(token="", user_id=found.user_id, org_id=found.org_id, extra={})
             token_scope = found.relationships
             # A request carrying its own credential has no ambient cookie to forge: give the
             # double-submit CSRF check a matching pair, and drop any cookie the client sent.
@@ -148,9 +144,7 @@ def tenant_middleware(app: ASGIApp) -> ASGIApp:
         else:
             found = None
             cookies = _cookies(scope)
-            cookie = cookies.get(sessions.COOKIE)
-            org_id, signed_by = sessions.org_of(cookie), "session"
-            key = sessions.hash_of(cookie) if org_id else None
+            session = await sessions.load(redis, cookies.get(sessions.COOKIE))
         held: list[Message] = []
         status = 500
 
@@ -160,25 +154,24 @@ def tenant_middleware(app: ASGIApp) -> ASGIApp:
                 status = message["status"]
             held.append(message)
 
-        async with db.tenant_transaction(org_id) as tx:
-            user = org = session = None
+        async with db.tenant_transaction(session.org_id if session else None) as tx:
+            user = org = None
             unread = 0
             ahead = None  # (relationship id, user id, row) read with the user on a relationship's page
-            if org_id:
+            if session:
                 relationship_id = access.page_relationship(scope["method"], scope["path"])
                 if relationship_id is None:
-                    row = await db.raw_one(_SIGNED_IN[signed_by, False], key, org_id)
+                    row = await db.raw_one(_SIGNED_IN, session.user_id, session.org_id)
                 else:
-                    row = await db.raw_one(_SIGNED_IN[signed_by, True], key, org_id, relationship_id)
+                    row = await db.raw_one(_SIGNED_IN_ON_RELATIONSHIP, session.user_id, session.org_id,
+                                           relationship_id)
                 if row is None:
+                    session = None
                     await db.bind_org(None)
                 else:
                     data = dict(row)
                     user, org = db.row_of(User, data, "u"), db.row_of(Organization, data, "o")
                     unread = data.pop("unread")
-                    extra = data.pop("session_extra", None)
-                    session = sessions.Session(token=cookie if found is None else "", user_id=user.id, org_id=org.id,
-                                               extra=json.loads(extra) if extra and extra != "{}" else {})
                     if relationship_id is not None:
                         ahead = relationship_id, user.id, data if data["pacto_is_member"] is not None else None
             locale = i18n.negotiate(
