@@ -24,6 +24,7 @@ from markupsafe import Markup
 
 from backend.config import LOCALES, TEMPLATES_DIR, settings
 from backend.web import i18n
+from backend.web.fragments import Fragments
 
 
 @pass_eval_context
@@ -216,9 +217,26 @@ def build_environment(language: str | None = None) -> Environment:
     )
     # t(): translate a message held in a variable (labels defined in Python with lazy()); unlike
     # _() it does no %-formatting, so a label may contain a plain "%".
-    env.globals.update(language_name=i18n.language_name, LOCALES=LOCALES,
+    env.globals.update(language_name=i18n.language_name, LOCALES=LOCALES, relationship_header=relationship_header,
                        t=i18n.gettext_plain, _=_gettext)
     return env
+
+
+# the relationship pages' header (names, the reader's side and role, the tabs), rendered once for what it shows
+_HEADERS = Fragments(512)
+
+
+@pass_context
+def relationship_header(context: Context) -> Markup:
+    """_partials/relationship_header.html for the page's `view`, `orgs` and `tab`: kept for the
+    relationship, tab and language with what it shows of them, and rendered again when any of it
+    changes (a relationship renamed, a role given)."""
+    view, tab = context["view"], context.get("tab")
+    orgs = context.get("orgs") or view.orgs  # read with the relationship (access.get_relationship_for)
+    rel = view.relationship
+    shown = (rel.name, rel.status, orgs["client"].name, orgs["supplier"].name, view.side, view.my_role)
+    return _HEADERS.get((i18n.current_locale(), rel.id, tab), shown, lambda: context.environment.get_template(
+        "_partials/relationship_header.html").render(view=view, orgs=orgs, tab=tab))
 
 
 def template_engine() -> JinjaTemplateEngine:

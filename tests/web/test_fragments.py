@@ -112,3 +112,38 @@ async def test_the_deviations_list_shows_the_rows_of_each_request(app, demo, agr
     # the other side, in Spanish, reads its own words for the same rows
     spanish = _rows(await eva.get(url))
     assert "Plazo vencido" in spanish and "Overdue" not in spanish
+
+
+def _header(page) -> str:
+    return page.text.split('<nav class="tabs"')[0].split("<main")[-1]
+
+
+async def test_the_relationship_header_follows_its_relationship_its_reader_and_the_tab(app, demo, owner, browser):
+    rel = demo["relationships"]["Yoghurt cups and lids"]
+    url = f"/relationships/{rel}/deviations"
+    ana, carlos, bram = (await browser(ANA), await browser("carlos@lacteos.example"), await browser(BRAM))
+    first = await ana.get(url)
+    assert "Yoghurt cups and lids" in _header(first) and "You are the client" in _header(first)
+    assert f'href="/relationships/{rel}/deviations" aria-current="page"' in first.text
+    # each change shows on the same reader's next page: a new name, a new status …
+    await owner.execute("UPDATE relationship SET name = 'Cups, lids and labels' WHERE id = $1", rel)
+    renamed = _header(await ana.get(url))
+    assert "Cups, lids and labels" in renamed and "Yoghurt cups and lids" not in renamed
+    await owner.execute("UPDATE relationship SET status = 'suspended' WHERE id = $1", rel)
+    assert "badge-warn" in _header(await ana.get(url))
+    # … another language …
+    assert (await ana.post("/language", {"locale": "es", "next": "/"})).status_code == 302
+    spanish = _header(await ana.get(url))
+    assert "Eres el cliente" in spanish and "You are" not in spanish
+    # … another tab …
+    scorecard = await ana.get(f"/relationships/{rel}/scorecard")
+    assert f'href="/relationships/{rel}/scorecard" aria-current="page"' in scorecard.text
+    assert f'href="/relationships/{rel}/deviations" aria-current="page"' not in scorecard.text
+    # … a new role
+    before = _header(await carlos.get(url))
+    await owner.execute("UPDATE relationship_member SET role = 'contributor' WHERE relationship = $1 AND \"user\" = $2",
+                        rel, demo["users"]["carlos@lacteos.example"])
+    after = _header(await carlos.get(url))
+    assert after != before and "Colaborador" in after
+    # the other side reads its own
+    assert "You are the supplier" in _header(await bram.get(url))
