@@ -111,6 +111,9 @@ async def database(request, servers, template_db, demo_template_db):
     await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
     await conn.close()
     admin = runtime.with_credentials(servers.admin_url, database=name)
+    from backend.web import fragments
+
+    fragments.clear_all()  # parts rendered for another test's rows
     yield Database(name=name, admin_url=admin, app_url=schema.app_url(config.settings(), admin))
     from backend import db
 

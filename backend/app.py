@@ -34,7 +34,7 @@ from backend.relationships import pages as relationships_pages
 from backend.schema import check_app_role
 from backend.sso import pages as sso_pages
 from backend.tenancy import pages as tenancy_pages
-from backend.web import health
+from backend.web import health, sessions
 from backend.web.current import provide_actor
 from backend.web.errors import exception_handlers
 from backend.web.middleware import security_headers_middleware, tenant_middleware
@@ -90,6 +90,7 @@ def create_app(*, database_url: str | None = None, redis_url: str | None = None)
         await db.configure(database_url)
         await check_app_role()
         app.state.redis = Redis.from_url(redis_url)
+        app.state.session_reader = sessions.Reader(app.state.redis)
         pool = await create_pool(RedisSettings.from_dsn(redis_url))
         jobs.set_pool(pool)
         _freeze_startup_objects()
@@ -98,6 +99,7 @@ def create_app(*, database_url: str | None = None, redis_url: str | None = None)
         finally:
             jobs.set_pool(None)
             await pool.aclose()
+            await app.state.session_reader.close()
             await app.state.redis.aclose()
             await db.close()
 

@@ -80,7 +80,7 @@ async def _holidays(relationship: Relationship) -> set:
 ROWS_HTML = Fragments(256)
 
 
-def _rows_html(request: Request, view: RelationshipView, items: list) -> Markup:
+def _rows_html(request: Request, view: RelationshipView, filters: queries.Filters, items: list) -> Markup:
     """The list's rows, kept for the same rows (their clocks' text included, which moves with time), the
     same language, relationship, time zone and side of the reader."""
     def render() -> str:
@@ -88,7 +88,7 @@ def _rows_html(request: Request, view: RelationshipView, items: list) -> Markup:
             view=view, items=items, types=DEVIATION_TYPES, statuses=workflow.STATUSES)
 
     key = (i18n.current_locale(), view.relationship.id, view.relationship.time_zone, view.side,
-           request.scope["query_string"])  # each filter and page keeps its own
+           tuple(filters.query().items()), request.query_params.get("cursor"))  # each filter and page keeps its own
     return ROWS_HTML.get(key, items, render)
 
 
@@ -106,7 +106,7 @@ async def deviations_tab(request: Request, actor: Actor, relationship_id: UUID) 
         row = _row_class(tuple(items[0].keys()))
         items = [row._make((*item, time_left(item, tz, holidays))) for item in items]
     return page(request, "deviations/list.html", view=view, tab="deviations", orgs=view.orgs,
-                items=items, rows_html=_rows_html(request, view, items), next_cursor=next_cursor, filters=filters,
+                items=items, rows_html=_rows_html(request, view, filters, items), next_cursor=next_cursor, filters=filters,
                 next_query=filters.query() | {"cursor": next_cursor or ""}, first_page=not request.query_params.get("cursor"),
                 types=DEVIATION_TYPES, statuses=workflow.STATUSES,
                 can_log=actions.who_in(view, actor).acts_for(workflow.CLIENT))

@@ -10,10 +10,13 @@ used parts are dropped beyond a fixed number.
 """
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 
 from markupsafe import Markup
+
+from backend.config import settings
 
 
 class Fragments:
@@ -22,9 +25,13 @@ class Fragments:
     def __init__(self, size: int) -> None:
         self.size = size
         self._parts: OrderedDict[Hashable, tuple[Sequence, Markup]] = OrderedDict()
+        _ALL.add(self)
 
     def get(self, key: Hashable, rows: Sequence, render: Callable[[], str]) -> Markup:
-        """The part kept under `key` when it was rendered from rows equal to `rows`, else `render()`'s."""
+        """The part kept under `key` when it was rendered from rows equal to `rows`, else `render()`'s.
+        In development every part is rendered again: an edited template shows on the next request."""
+        if settings().dev_mode:
+            return Markup(render())
         kept = self._parts.get(key)
         if kept is not None and kept[0] == rows:
             self._parts.move_to_end(key)
@@ -38,3 +45,12 @@ class Fragments:
 
     def clear(self) -> None:
         self._parts.clear()
+
+
+_ALL: weakref.WeakSet[Fragments] = weakref.WeakSet()
+
+
+def clear_all() -> None:
+    """Forget every kept part (a test starts from a new database)."""
+    for fragments in list(_ALL):
+        fragments.clear()

@@ -125,7 +125,6 @@ def tenant_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http" or scope["path"].startswith(UNSCOPED_PREFIXES):
             await app(scope, receive, send)
             return
-        redis = scope["app"].state.redis
         token_scope = None
         bearer = _header(scope, b"authorization")
         if bearer and bearer.lower().startswith("bearer ") and scope["path"].startswith("/api/"):
@@ -144,7 +143,7 @@ def tenant_middleware(app: ASGIApp) -> ASGIApp:
         else:
             found = None
             cookies = _cookies(scope)
-            session = await sessions.load(redis, cookies.get(sessions.COOKIE))
+            session = await sessions.load(scope["app"].state.session_reader, cookies.get(sessions.COOKIE))
         held: list[Message] = []
         status = 500
 

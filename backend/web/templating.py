@@ -229,13 +229,14 @@ _HEADERS = Fragments(512)
 @pass_context
 def relationship_header(context: Context) -> Markup:
     """_partials/relationship_header.html for the page's `view`, `orgs` and `tab`: kept for the
-    relationship, tab and language with what it shows of them, and rendered again when any of it
-    changes (a relationship renamed, a role given)."""
+    relationship, tab, language and the reader's side and role with the names and status it shows,
+    and rendered again when one of those changes (a relationship renamed or suspended)."""
     view, tab = context["view"], context.get("tab")
     orgs = context.get("orgs") or view.orgs  # read with the relationship (access.get_relationship_for)
     rel = view.relationship
-    shown = (rel.name, rel.status, orgs["client"].name, orgs["supplier"].name, view.side, view.my_role)
-    return _HEADERS.get((i18n.current_locale(), rel.id, tab), shown, lambda: context.environment.get_template(
+    shown = (rel.name, rel.status, orgs["client"].name, orgs["supplier"].name)
+    key = (i18n.current_locale(), rel.id, tab, view.side, view.my_role)
+    return _HEADERS.get(key, shown, lambda: context.environment.get_template(
         "_partials/relationship_header.html").render(view=view, orgs=orgs, tab=tab))
 
 

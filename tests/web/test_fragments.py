@@ -147,3 +147,18 @@ async def test_the_relationship_header_follows_its_relationship_its_reader_and_t
     assert after != before and "Colaborador" in after
     # the other side reads its own
     assert "You are the supplier" in _header(await bram.get(url))
+
+
+def test_in_development_an_edited_template_shows_on_the_next_request(monkeypatch):
+    from backend import config
+
+    monkeypatch.setenv("PACTO_DEV", "1")
+    config.reset()
+    try:
+        parts = Fragments(4)
+        assert parts.get("a", [1], lambda: "before the edit") == "before the edit"
+        assert parts.get("a", [1], lambda: "after the edit") == "after the edit"
+    finally:
+        monkeypatch.delenv("PACTO_DEV")
+        config.reset()
+    assert not config.settings().dev_mode
